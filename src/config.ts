@@ -1,0 +1,213 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * The only module that reads the environment. Everything else receives a Config.
+ * A bad value throws ConfigError, which the entry points print as one line and exit non-zero.
+ */
+
+export type NodeEnv = 'development' | 'production' | 'test';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  readonly nodeEnv: NodeEnv;
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  /** Unset → embedded PGlite under `dataDir/pglite`. */
+  readonly databaseUrl: string | undefined;
+  /** Unset → in-memory cache, rate limits and an in-process job runner. */
+  readonly redisUrl: string | undefined;
+  /** The cache may live on a separate Redis (with an eviction policy); defaults to `redisUrl`. */
+  readonly cacheRedisUrl: string | undefined;
+  /** Unset → emails are written as .eml files under `dataDir/mail`. */
+  readonly smtpUrl: string | undefined;
+  readonly mailFrom: string;
+  /** Public base URL used in links inside emails. */
+  readonly appUrl: string;
+  readonly jwtSecret: string;
+  readonly accessTokenTtlSeconds: number;
+  readonly refreshTokenTtlSeconds: number;
+  readonly cacheTtlSeconds: number;
+  readonly adminEmail: string | undefined;
+  readonly adminPassword: string | undefined;
+  /** `true` reflects any origin (development); otherwise an explicit allow-list. */
+  readonly corsOrigins: true | readonly string[];
+  readonly logLevel: LogLevel;
+  readonly migrateOnStart: boolean;
+  readonly bodyLimitBytes: number;
+  readonly trustProxy: boolean;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const NODE_ENVS: readonly NodeEnv[] = ['development', 'production', 'test'];
+const WEAK_SECRETS = new Set(['secret', 'changethis', 'changeme', 'jwt_secret', 'your-secret', 'password']);
+const MIN_SECRET_LENGTH = 32;
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === '' ? undefined : value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max)
+    throw new ConfigError(`${name} must be between ${min} and ${max}, got ${raw}`);
+  return value;
+}
+
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** Seconds, as a bare number ("900") or with a unit ("15m", "30d"). */
+function duration(env: Env, name: string, fallbackSeconds: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallbackSeconds;
+  const match = /^(\d+)([smhd]?)$/.exec(raw);
+  if (!match) throw new ConfigError(`${name} must be a duration like 900, 15m, 12h or 30d, got "${raw}"`);
+  const seconds = Number(match[1]) * (DURATION_UNITS[match[2] || 's'] ?? 1);
+  if (seconds < 1) throw new ConfigError(`${name} must be at least 1 second`);
+  return seconds;
+}
+
+function url(env: Env, name: string, protocols: readonly string[]): string | undefined {
+  const raw = read(env, name);
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} is not a valid URL (expected ${protocols.join(' or ')}//…)`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(`${name} must start with ${protocols.join(' or ')}//, got ${parsed.protocol}//`);
+  }
+  if (!parsed.hostname) throw new ConfigError(`${name} has no host`);
+  return raw;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = read(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+function email(env: Env, name: string): string | undefined {
+  const raw = read(env, name);
+  if (raw === undefined) return undefined;
+  if (!/^[^\s@]+@[^\s@]+$/.test(raw)) throw new ConfigError(`${name} is not an email address`);
+  return raw.toLowerCase();
+}
+
+function jwtSecret(env: Env, nodeEnv: NodeEnv, dataDir: string): string {
+  const raw = read(env, 'JWT_SECRET');
+  const weak = (s: string) => s.length < MIN_SECRET_LENGTH || WEAK_SECRETS.has(s.toLowerCase());
+  if (raw !== undefined) {
+    if (weak(raw) && nodeEnv === 'production') {
+      throw new ConfigError(
+        `JWT_SECRET is too weak: use at least ${MIN_SECRET_LENGTH} random characters (e.g. openssl rand -base64 48)`,
+      );
+    }
+    return raw;
+  }
+  if (nodeEnv === 'production') {
+    throw new ConfigError('JWT_SECRET is required when NODE_ENV=production (e.g. openssl rand -base64 48)');
+  }
+  // Development: one random secret per data directory, so tokens survive restarts.
+  const file = path.join(dataDir, 'jwt-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const generated = randomBytes(48).toString('base64url');
+  writeFileSync(file, generated, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return generated;
+}
+
+function corsOrigins(env: Env, nodeEnv: NodeEnv): true | readonly string[] {
+  const raw = read(env, 'CORS_ORIGINS');
+  if (raw === undefined) return nodeEnv === 'production' ? [] : true;
+  if (raw === '*') return true;
+  const origins = raw
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  for (const origin of origins) {
+    try {
+      const parsed = new URL(origin);
+      if (parsed.origin !== origin) throw new Error('not an origin');
+    } catch {
+      throw new ConfigError(
+        `CORS_ORIGINS must be a comma-separated list of origins like https://app.example.com, got "${origin}"`,
+      );
+    }
+  }
+  return Object.freeze(origins);
+}
+
+function adminAccount(env: Env): { adminEmail: string | undefined; adminPassword: string | undefined } {
+  const adminEmail = email(env, 'ADMIN_EMAIL');
+  const adminPassword = read(env, 'ADMIN_PASSWORD');
+  if ((adminEmail === undefined) !== (adminPassword === undefined)) {
+    throw new ConfigError('ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
+  }
+  if (adminPassword !== undefined && (adminPassword.length < 8 || adminPassword.length > 256)) {
+    throw new ConfigError('ADMIN_PASSWORD must be 8 to 256 characters long');
+  }
+  return { adminEmail, adminPassword };
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const nodeEnv = oneOf(env, 'NODE_ENV', NODE_ENVS, 'development');
+  const port = integer(env, 'PORT', 3000, 0, 65535);
+  const host = read(env, 'HOST') ?? (nodeEnv === 'production' ? '0.0.0.0' : '127.0.0.1');
+  const dataDir = path.resolve(read(env, 'DATA_DIR') ?? './data');
+  const redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:']);
+  const displayHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  const appUrl = (url(env, 'APP_URL', ['http:', 'https:']) ?? `http://${displayHost}:${port}`).replace(
+    /\/+$/,
+    '',
+  );
+
+  return Object.freeze({
+    nodeEnv,
+    port,
+    host,
+    dataDir,
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    redisUrl,
+    cacheRedisUrl: url(env, 'CACHE_REDIS_URL', ['redis:', 'rediss:']) ?? redisUrl,
+    smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
+    mailFrom: read(env, 'MAIL_FROM') ?? 'Conduit <no-reply@conduit.localhost>',
+    appUrl,
+    jwtSecret: jwtSecret(env, nodeEnv, dataDir),
+    accessTokenTtlSeconds: duration(env, 'ACCESS_TOKEN_TTL', 15 * 60),
+    refreshTokenTtlSeconds: duration(env, 'REFRESH_TOKEN_TTL', 30 * 86400),
+    cacheTtlSeconds: integer(env, 'CACHE_TTL_SECONDS', 60, 1, 86400),
+    ...adminAccount(env),
+    corsOrigins: corsOrigins(env, nodeEnv),
+    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'silent' : 'info'),
+    migrateOnStart: boolean(env, 'MIGRATE_ON_START', true),
+    bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 256 * 1024, 1024, 50 * 1024 * 1024),
+    trustProxy: boolean(env, 'TRUST_PROXY', false),
+  });
+}

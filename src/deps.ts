@@ -1,0 +1,50 @@
+import type { Config } from './config.js';
+import { type DatabaseHandle, openDatabase } from './db/client.js';
+import { type AccessTokenSigner, createAccessTokenSigner } from './modules/auth/access-token.js';
+
+/** A dependency `/health/ready` asks; it may return details (queue depth, …) for the body. */
+export interface ReadinessCheck {
+  name: string;
+  check(): Promise<Record<string, unknown> | undefined>;
+}
+
+/**
+ * Everything with a lifecycle, created once from Config and passed to buildApp explicitly
+ * (the counterpart of FastAPI's `Depends`). Tests build their own with overrides.
+ */
+export interface Deps {
+  readonly config: Config;
+  readonly database: DatabaseHandle;
+  readonly accessTokens: AccessTokenSigner;
+  readonly readiness: ReadinessCheck[];
+  /** Closes everything in reverse order of creation. */
+  close(): Promise<void>;
+}
+
+export interface DepsOverrides {
+  database?: DatabaseHandle;
+}
+
+export async function createDeps(config: Config, overrides: DepsOverrides = {}): Promise<Deps> {
+  const database = overrides.database ?? (await openDatabase(config));
+  const accessTokens = createAccessTokenSigner(config.jwtSecret, config.accessTokenTtlSeconds);
+  const readiness: ReadinessCheck[] = [
+    {
+      name: 'database',
+      check: async () => {
+        await database.ping();
+        return undefined;
+      },
+    },
+  ];
+
+  return {
+    config,
+    database,
+    accessTokens,
+    readiness,
+    close: async () => {
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,80 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { ReadinessCheck } from '../../deps.js';
+
+const CHECK_TIMEOUT_MS = 2000;
+
+const DependencyStatus = Type.Object({
+  status: Type.Union([Type.Literal('up'), Type.Literal('down')]),
+  latencyMs: Type.Number(),
+  error: Type.Optional(Type.String()),
+  detail: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+});
+
+const ReadyResponse = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
+  checks: Type.Record(Type.String(), DependencyStatus),
+});
+
+async function runCheck(check: ReadinessCheck) {
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)),
+        CHECK_TIMEOUT_MS,
+      );
+    });
+    const detail = await Promise.race([check.check(), timeout]);
+    return {
+      status: 'up' as const,
+      latencyMs: Math.round(performance.now() - started),
+      ...(detail ? { detail } : {}),
+    };
+  } catch (error) {
+    return {
+      status: 'down' as const,
+      latencyMs: Math.round(performance.now() - started),
+      error: error instanceof Error ? error.message : String(error),
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function healthRoutes(app: FastifyInstance, { checks }: { checks: readonly ReadinessCheck[] }) {
+  app.get(
+    '/live',
+    {
+      logLevel: 'warn',
+      schema: {
+        tags: ['Health'],
+        summary: 'Liveness: the process answers',
+        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+      },
+    },
+    async () => ({ status: 'ok' as const }),
+  );
+
+  app.get(
+    '/ready',
+    {
+      logLevel: 'warn',
+      schema: {
+        tags: ['Health'],
+        summary: 'Readiness: every dependency (database, Redis…) answers',
+        response: { 200: ReadyResponse, 503: ReadyResponse },
+      },
+    },
+    async (_request, reply) => {
+      const results = await Promise.all(
+        checks.map(async (check) => [check.name, await runCheck(check)] as const),
+      );
+      const ok = results.every(([, result]) => result.status === 'up');
+      return reply
+        .code(ok ? 200 : 503)
+        .send({ status: ok ? 'ok' : 'unavailable', checks: Object.fromEntries(results) });
+    },
+  );
+}
