@@ -1,6 +1,8 @@
+import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { type AccessTokenSigner, createAccessTokenSigner } from './modules/auth/access-token.js';
+import { createRedis } from './redis.js';
 
 /** A dependency `/health/ready` asks; it may return details (queue depth, …) for the body. */
 export interface ReadinessCheck {
@@ -16,6 +18,8 @@ export interface Deps {
   readonly config: Config;
   readonly database: DatabaseHandle;
   readonly accessTokens: AccessTokenSigner;
+  /** Shared request-path connection (rate limits, …) when REDIS_URL is set. */
+  readonly redis: Redis | undefined;
   readonly readiness: ReadinessCheck[];
   /** Closes everything in reverse order of creation. */
   close(): Promise<void>;
@@ -28,6 +32,9 @@ export interface DepsOverrides {
 export async function createDeps(config: Config, overrides: DepsOverrides = {}): Promise<Deps> {
   const database = overrides.database ?? (await openDatabase(config));
   const accessTokens = createAccessTokenSigner(config.jwtSecret, config.accessTokenTtlSeconds);
+  const redis = config.redisUrl ? createRedis(config.redisUrl, 'conduit-api') : undefined;
+  // ioredis reports connection trouble as events; without a listener they would crash the process.
+  redis?.on('error', () => {});
   const readiness: ReadinessCheck[] = [
     {
       name: 'database',
@@ -37,13 +44,24 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
       },
     },
   ];
+  if (redis) {
+    readiness.push({
+      name: 'redis',
+      check: async () => {
+        await redis.ping();
+        return undefined;
+      },
+    });
+  }
 
   return {
     config,
     database,
     accessTokens,
+    redis,
     readiness,
     close: async () => {
+      await redis?.quit().catch(() => redis.disconnect());
       await database.close();
     },
   };

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Database } from '../db/client.js';
 import { users } from '../db/schema.js';
-import { UnauthorizedError } from '../errors.js';
+import { ForbiddenError, UnauthorizedError } from '../errors.js';
 import { type AccessTokenSigner, InvalidAccessTokenError } from '../modules/auth/access-token.js';
 
 /** The signed-in user of a request, as far as routes and services need to know. */
@@ -19,6 +19,8 @@ declare module 'fastify' {
     authenticate: (request: FastifyRequest) => Promise<void>;
     /** preHandler: anonymous when no token is sent; 401 when a bad one is. */
     authenticateOptional: (request: FastifyRequest) => Promise<void>;
+    /** preHandler: 401 without a valid token, 403 unless the user is an admin. */
+    authenticateAdmin: (request: FastifyRequest) => Promise<void>;
   }
   interface FastifyRequest {
     viewer: Viewer | null;
@@ -72,6 +74,10 @@ export const authPlugin = fp<AuthPluginOptions>(
 
     app.decorate('authenticate', (request: FastifyRequest) => resolveViewer(request, true));
     app.decorate('authenticateOptional', (request: FastifyRequest) => resolveViewer(request, false));
+    app.decorate('authenticateAdmin', async (request: FastifyRequest) => {
+      await resolveViewer(request, true);
+      if (request.viewer?.role !== 'admin') throw new ForbiddenError('Admins only');
+    });
   },
   { name: 'auth', dependencies: ['errors'] },
 );

@@ -1,0 +1,53 @@
+import { randomBytes } from 'node:crypto';
+import { users } from '../../src/db/schema.js';
+import type { TestApp } from './app.js';
+
+export interface TestUser {
+  id: number;
+  email: string;
+  username: string;
+  role: 'user' | 'admin';
+  /** A valid access token: send as `Authorization: Token <token>`. */
+  token: string;
+  headers: { authorization: string };
+}
+
+/**
+ * Inserts a user straight into the database (no argon2 cost) and signs a real access token for it.
+ * For suites about something else than registration; auth suites go through HTTP.
+ */
+export async function insertUser(
+  t: TestApp,
+  fields: Partial<{
+    username: string;
+    email: string;
+    role: 'user' | 'admin';
+    bio: string;
+    image: string;
+  }> = {},
+): Promise<TestUser> {
+  const suffix = randomBytes(4).toString('hex');
+  const username = fields.username ?? `user_${suffix}`;
+  const email = fields.email ?? `${username.toLowerCase()}@example.com`;
+  const [row] = await t.deps.database.db
+    .insert(users)
+    .values({
+      username,
+      email,
+      passwordHash: 'not-a-real-hash',
+      role: fields.role ?? 'user',
+      bio: fields.bio ?? null,
+      image: fields.image ?? null,
+    })
+    .returning({ id: users.id });
+  if (!row) throw new Error('insertUser: no row');
+  const token = await t.deps.accessTokens.sign(row.id);
+  return {
+    id: row.id,
+    email,
+    username,
+    role: fields.role ?? 'user',
+    token,
+    headers: { authorization: `Token ${token}` },
+  };
+}
