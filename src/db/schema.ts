@@ -1,8 +1,10 @@
 import { relations, sql } from 'drizzle-orm';
 import {
+  boolean,
   check,
   index,
   integer,
+  jsonb,
   pgEnum,
   pgTable,
   primaryKey,
@@ -204,3 +206,57 @@ export const followsRelations = relations(follows, ({ one }) => ({
   follower: one(users, { fields: [follows.followerId], references: [users.id] }),
   following: one(users, { fields: [follows.followingId], references: [users.id] }),
 }));
+
+// ─── email / notifications module (src/email, src/modules/notifications) ───────────────────────
+
+export const emailStatus = pgEnum('email_status', ['queued', 'sending', 'sent', 'failed']);
+
+/**
+ * One row per email, written in the same transaction as the change that caused it; the send job
+ * then moves it `queued → sending → sent | failed`. `payload` holds the template data (ids and the
+ * display values needed to re-render, never a secret); one-time tokens travel sealed (AES-GCM) in
+ * `sealed_secrets`, so a database dump reveals no usable link.
+ */
+export const emailLog = pgTable(
+  'email_log',
+  {
+    id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+    userId: integer('user_id').references(() => users.id, { onDelete: 'set null' }),
+    recipient: text('recipient').notNull(),
+    template: text('template').notNull(),
+    subject: text('subject').notNull(),
+    status: emailStatus('status').notNull().default('queued'),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    providerMessageId: text('provider_message_id'),
+    // e.g. `comment:123:user:45`: the same event never emails the same person twice.
+    dedupeKey: text('dedupe_key').notNull().unique('email_log_dedupe_key_key'),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    sealedSecrets: text('sealed_secrets'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    sentAt: timestamp('sent_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [
+    // Admin log, newest first; the same backward-scan trick as articles_created_at_idx.
+    index('email_log_created_at_idx').on(t.createdAt, t.id),
+    index('email_log_recipient_idx').on(t.recipient),
+    // ON DELETE SET NULL from users scans by user_id.
+    index('email_log_user_id_idx').on(t.userId),
+    // The sweep that re-enqueues emails whose job was lost looks for old `queued`/`sending` rows.
+    index('email_log_status_updated_at_idx').on(t.status, t.updatedAt),
+    check('email_log_attempts_nonnegative', sql`${t.attempts} >= 0`),
+  ],
+);
+
+/** One switch per notification kind; no row means every switch is on (the default). */
+export const notificationPreferences = pgTable('notification_preferences', {
+  userId: integer('user_id')
+    .primaryKey()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  newFollower: boolean('new_follower').notNull().default(true),
+  newComment: boolean('new_comment').notNull().default(true),
+  newArticle: boolean('new_article').notNull().default(true),
+  weeklyDigest: boolean('weekly_digest').notNull().default(true),
+  updatedAt: updatedAt(),
+});
