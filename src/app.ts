@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { type DestinationStream, pino } from 'pino';
 import type { Config } from './config.js';
 import type { Deps } from './deps.js';
 import { healthRoutes } from './modules/health/routes.js';
@@ -15,6 +16,10 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const REDACT = [
   'req.headers.authorization',
   'req.headers.cookie',
+  'headers.authorization',
+  'headers.cookie',
+  '*.headers.authorization',
+  '*.headers.cookie',
   'res.headers["set-cookie"]',
   'password',
   '*.password',
@@ -43,11 +48,24 @@ export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
   };
 }
 
+export interface BuildAppOptions {
+  /** Where log lines go instead of stdout (tests read them). */
+  logStream?: DestinationStream;
+}
+
 /** Builds the whole HTTP application from its dependencies; it never listens (server.ts does). */
-export async function buildApp(deps: Deps): Promise<FastifyInstance> {
+export async function buildApp(deps: Deps, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const { config } = deps;
+  const logging = options.logStream
+    ? {
+        loggerInstance: pino(
+          { level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } },
+          options.logStream,
+        ) as FastifyBaseLogger,
+      }
+    : { logger: loggerOptions(config) };
   const app = Fastify({
-    logger: loggerOptions(config),
+    ...logging,
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     // An incoming x-request-id is honoured (when sane) so logs can be followed across services.

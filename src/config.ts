@@ -82,14 +82,15 @@ function duration(env: Env, name: string, fallbackSeconds: number): number {
 function url(env: Env, name: string, protocols: readonly string[]): string | undefined {
   const raw = read(env, name);
   if (raw === undefined) return undefined;
+  const expected = protocols.map((protocol) => `${protocol}//`).join(' or ');
   let parsed: URL;
   try {
     parsed = new URL(raw);
   } catch {
-    throw new ConfigError(`${name} is not a valid URL (expected ${protocols.join(' or ')}//…)`);
+    throw new ConfigError(`${name} is not a valid URL (expected ${expected}…)`);
   }
   if (!protocols.includes(parsed.protocol)) {
-    throw new ConfigError(`${name} must start with ${protocols.join(' or ')}//, got ${parsed.protocol}//`);
+    throw new ConfigError(`${name} must start with ${expected}, got ${parsed.protocol}//`);
   }
   if (!parsed.hostname) throw new ConfigError(`${name} has no host`);
   return raw;

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
 import postgres from 'postgres';
 import { inject } from 'vitest';
 import { buildApp } from '../../src/app.js';
@@ -74,7 +75,7 @@ export async function openTestDatabase(
  */
 export async function createTestApp(
   env: Record<string, string | undefined> = {},
-  options: { beforeReady?: (app: FastifyInstance) => void } = {},
+  options: { beforeReady?: (app: FastifyInstance) => void; logStream?: DestinationStream } = {},
 ): Promise<TestApp> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'conduit-test-'));
   const queries = new QueryCounter();
@@ -90,7 +91,7 @@ export async function createTestApp(
     ...env,
   });
   const deps = await createDeps(config, { database });
-  const app = await buildApp(deps);
+  const app = await buildApp(deps, { logStream: options.logStream });
   options.beforeReady?.(app);
   await app.ready();
   return {
