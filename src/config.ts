@@ -38,6 +38,31 @@ export interface Config {
   readonly migrateOnStart: boolean;
   readonly bodyLimitBytes: number;
   readonly trustProxy: boolean;
+  readonly jobs: JobsConfig;
+  /** Login, token and registration attempts allowed per client address per window. */
+  readonly authRateLimitIpMax: number;
+  /** Login, token and registration attempts allowed per account (email/username) per window. */
+  readonly authRateLimitAccountMax: number;
+  readonly authRateLimitWindowSeconds: number;
+  /** Prefix of the rate-limit counters in Redis (instances sharing counters must share it). */
+  readonly rateLimitKeyPrefix: string;
+}
+
+/** Background jobs (src/jobs): the same knobs drive the BullMQ worker and the in-process runner. */
+export interface JobsConfig {
+  /** Redis key prefix of every queue; tests isolate themselves with their own. */
+  readonly queuePrefix: string;
+  /** Jobs one worker process (or the in-process runner) runs at the same time. */
+  readonly concurrency: number;
+  readonly attempts: number;
+  /** First retry delay; doubled per attempt, with jitter. */
+  readonly backoffMs: number;
+  /** How long a worker holds a job without renewing; a killed worker's job runs again after it. */
+  readonly lockMs: number;
+  readonly outboxSweepSeconds: number;
+  /** The API process also runs jobs (always without Redis; by default with the embedded PGlite). */
+  readonly runInApi: boolean;
+  readonly shutdownTimeoutSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -177,6 +202,30 @@ function adminAccount(env: Env): { adminEmail: string | undefined; adminPassword
   return { adminEmail, adminPassword };
 }
 
+function jobsConfig(env: Env, nodeEnv: NodeEnv, redisUrl: string | undefined): JobsConfig {
+  const queuePrefix =
+    read(env, 'QUEUE_PREFIX') ??
+    // Test apps share one Redis: an unset prefix must not let one test file run another's jobs.
+    (nodeEnv === 'test' ? `conduit-test-${randomBytes(4).toString('hex')}` : 'conduit');
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(queuePrefix)) {
+    throw new ConfigError(`QUEUE_PREFIX must be 1 to 64 letters, digits, - or _, got "${queuePrefix}"`);
+  }
+  // Without Redis nothing else can run the jobs; with the embedded PGlite no other process can
+  // open the database, so the API runs them by default there too.
+  const runInApi =
+    redisUrl === undefined || boolean(env, 'RUN_JOBS_IN_API', read(env, 'DATABASE_URL') === undefined);
+  return Object.freeze({
+    queuePrefix,
+    concurrency: integer(env, 'WORKER_CONCURRENCY', 5, 1, 200),
+    attempts: integer(env, 'JOB_ATTEMPTS', 5, 1, 50),
+    backoffMs: integer(env, 'JOB_BACKOFF_MS', 2000, 1, 3_600_000),
+    lockMs: integer(env, 'JOB_LOCK_MS', 30_000, 1000, 600_000),
+    outboxSweepSeconds: duration(env, 'OUTBOX_SWEEP_INTERVAL', 60),
+    runInApi,
+    shutdownTimeoutSeconds: duration(env, 'WORKER_SHUTDOWN_TIMEOUT', 30),
+  });
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = oneOf(env, 'NODE_ENV', NODE_ENVS, 'development');
   const port = integer(env, 'PORT', 3000, 0, 65535);
@@ -210,5 +259,10 @@ export function loadConfig(env: Env = process.env): Config {
     migrateOnStart: boolean(env, 'MIGRATE_ON_START', true),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 256 * 1024, 1024, 50 * 1024 * 1024),
     trustProxy: boolean(env, 'TRUST_PROXY', false),
+    jobs: jobsConfig(env, nodeEnv, redisUrl),
+    authRateLimitIpMax: integer(env, 'AUTH_RATE_LIMIT_IP_MAX', 60, 1, 1_000_000),
+    authRateLimitAccountMax: integer(env, 'AUTH_RATE_LIMIT_ACCOUNT_MAX', 10, 1, 1_000_000),
+    authRateLimitWindowSeconds: duration(env, 'AUTH_RATE_LIMIT_WINDOW', 15 * 60),
+    rateLimitKeyPrefix: read(env, 'RATE_LIMIT_KEY_PREFIX') ?? 'conduit:rate-limit:',
   });
 }

@@ -260,3 +260,38 @@ export const notificationPreferences = pgTable('notification_preferences', {
   weeklyDigest: boolean('weekly_digest').notNull().default(true),
   updatedAt: updatedAt(),
 });
+
+// ── jobs (src/jobs) ─────────────────────────────────────────────────────────────────────────────
+
+export const jobOutboxStatus = pgEnum('job_outbox_status', ['pending', 'enqueued', 'done', 'failed']);
+
+/**
+ * Transactional outbox: work a request starts is recorded here in the same transaction as the
+ * change, then enqueued after commit (job id = row id, so enqueuing twice is a no-op). A periodic
+ * sweep enqueues rows whose enqueue was lost (Redis down, process crash); the database is the
+ * source of truth, the queue only the mechanism. Handlers mark their row done.
+ */
+export const jobOutbox = pgTable(
+  'job_outbox',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull(),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    // Recording the same work twice (a retried request, two racing writers) keeps one row.
+    dedupeKey: text('dedupe_key').unique('job_outbox_dedupe_key_key'),
+    runAt: timestamp('run_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    status: jobOutboxStatus('status').notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    createdAt: createdAt(),
+    enqueuedAt: timestamp('enqueued_at', { withTimezone: true, mode: 'date' }),
+    doneAt: timestamp('done_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [
+    // The sweep reads `pending` rows and long-`enqueued` ones; done rows are never scanned.
+    index('job_outbox_open_idx')
+      .on(t.status, t.runAt)
+      .where(sql`${t.status} in ('pending', 'enqueued')`),
+    check('job_outbox_attempts_nonnegative', sql`${t.attempts} >= 0`),
+  ],
+);
