@@ -5,7 +5,11 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServ
 import { type DestinationStream, pino } from 'pino';
 import type { Config } from './config.js';
 import type { Deps } from './deps.js';
+import { articleRoutes } from './modules/articles/routes.js';
+import { commentRoutes } from './modules/comments/routes.js';
 import { healthRoutes } from './modules/health/routes.js';
+import { profileRoutes } from './modules/profiles/routes.js';
+import { tagRoutes } from './modules/tags/routes.js';
 import { authPlugin } from './plugins/auth.js';
 import { docsPlugin } from './plugins/docs.js';
 import { errorsPlugin } from './plugins/errors.js';
@@ -93,6 +97,10 @@ export async function buildApp(deps: Deps, options: BuildAppOptions = {}): Promi
   await app.register(authPlugin, { db: deps.database.db, accessTokens: deps.accessTokens });
 
   await app.register(healthRoutes, { prefix: '/health', checks: deps.readiness });
+  await app.register(profileRoutes, { prefix: '/api', db: deps.database.db });
+  await app.register(articleRoutes, { prefix: '/api', db: deps.database.db });
+  await app.register(commentRoutes, { prefix: '/api', db: deps.database.db });
+  await app.register(tagRoutes, { prefix: '/api', db: deps.database.db });
 
   return app;
 }

@@ -1,0 +1,279 @@
+import { and, count, desc, eq, inArray, type SQL, sql } from 'drizzle-orm';
+import type { Database, Transaction } from '../../db/client.js';
+import { articles, articleTags, favorites, follows, tags, users } from '../../db/schema.js';
+import { NotFoundError } from '../../errors.js';
+import {
+  type Profile,
+  type ProfileView,
+  presentProfile,
+  profileColumns,
+  usernameIs,
+} from '../profiles/service.js';
+
+/**
+ * The read side of articles. Every read returns a viewer-independent view (what a response cache
+ * may share between viewers); `viewerFlags` then adds `favorited` and `author.following` for one
+ * viewer with one small indexed query, and `presentArticle` shapes the JSON.
+ */
+
+type Queryable = Database | Transaction;
+
+export interface ArticleView {
+  id: number;
+  slug: string;
+  title: string;
+  description: string;
+  /** Absent in list items (spec v1.1.0 MultipleArticlesResponse has no body). */
+  body?: string;
+  /** Alphabetical. */
+  tagList: string[];
+  /** ISO 8601, so a view is plain JSON (cacheable as is). */
+  createdAt: string;
+  updatedAt: string;
+  favoritesCount: number;
+  author: ProfileView;
+}
+
+/** A single article's view: always with its body. */
+export type FullArticleView = ArticleView & { body: string };
+
+export interface ArticleFilter {
+  tag?: string;
+  /** Username of the author. */
+  author?: string;
+  /** Username of a user who favorited the articles. */
+  favorited?: string;
+  /** Feed: only articles by authors this user follows. */
+  followedBy?: number;
+  limit: number;
+  offset: number;
+}
+
+export interface ArticlePage {
+  articles: ArticleView[];
+  /** How many articles match the filter in total, not the page size. */
+  articlesCount: number;
+}
+
+export interface ViewerFlags {
+  favorited: ReadonlySet<number>;
+  following: ReadonlySet<number>;
+}
+
+export interface Article {
+  slug: string;
+  title: string;
+  description: string;
+  body?: string;
+  tagList: string[];
+  createdAt: string;
+  updatedAt: string;
+  favorited: boolean;
+  favoritesCount: number;
+  author: Profile;
+}
+
+/**
+ * THE predicate "which articles may this viewer see", used by every read and write that looks an
+ * article up. Today every article is public; scheduled publishing (unpublished → author only)
+ * extends this one function, e.g. `or(lte(articles.publishAt, now()), eq(articles.authorId, viewerId))`.
+ */
+export function visibleTo(_viewerId: number | null): SQL | undefined {
+  return undefined;
+}
+
+/** An article's tags, alphabetical, in the same row (no query per article). */
+const tagList = sql<string[]>`array(
+  select ${tags.name} from ${articleTags}
+  inner join ${tags} on ${tags.id} = ${articleTags.tagId}
+  where ${articleTags.articleId} = ${articles.id}
+  order by ${tags.name})`;
+
+const summaryColumns = {
+  id: articles.id,
+  slug: articles.slug,
+  title: articles.title,
+  description: articles.description,
+  tagList,
+  createdAt: articles.createdAt,
+  updatedAt: articles.updatedAt,
+  favoritesCount: articles.favoritesCount,
+  author: profileColumns,
+};
+
+interface ArticleRow {
+  id: number;
+  slug: string;
+  title: string;
+  description: string;
+  body?: string;
+  tagList: string[];
+  createdAt: Date;
+  updatedAt: Date;
+  favoritesCount: number;
+  author: ProfileView;
+}
+
+function toView(row: ArticleRow): ArticleView {
+  return {
+    id: row.id,
+    slug: row.slug,
+    title: row.title,
+    description: row.description,
+    ...(row.body === undefined ? {} : { body: row.body }),
+    tagList: row.tagList,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+    favoritesCount: row.favoritesCount,
+    author: row.author,
+  };
+}
+
+function userIdByUsername(username: string): SQL {
+  return sql`(select ${users.id} from ${users} where ${usernameIs(username)})`;
+}
+
+/** The WHERE clause of a list or feed; each filter is an indexed semi-join (see docs/QUERIES.md). */
+function filterCondition(filter: ArticleFilter, viewerId: number | null): SQL | undefined {
+  return and(
+    visibleTo(viewerId),
+    filter.tag === undefined
+      ? undefined
+      : sql`${articles.id} in (select ${articleTags.articleId} from ${articleTags}
+          inner join ${tags} on ${tags.id} = ${articleTags.tagId} where ${tags.name} = ${filter.tag})`,
+    filter.author === undefined ? undefined : sql`${articles.authorId} = ${userIdByUsername(filter.author)}`,
+    filter.favorited === undefined
+      ? undefined
+      : sql`${articles.id} in (select ${favorites.articleId} from ${favorites}
+          where ${favorites.userId} = ${userIdByUsername(filter.favorited)})`,
+    filter.followedBy === undefined
+      ? undefined
+      : sql`${articles.authorId} in (select ${follows.followingId} from ${follows}
+          where ${follows.followerId} = ${filter.followedBy})`,
+  );
+}
+
+/**
+ * One page of articles, newest first, and the total count: two queries whatever the page size
+ * (author and tags come in the same row). `viewerId` only feeds the visibility predicate.
+ */
+export async function listArticles(
+  db: Queryable,
+  filter: ArticleFilter,
+  viewerId: number | null = null,
+): Promise<ArticlePage> {
+  const where = filterCondition(filter, viewerId);
+  const [rows, [total]] = await Promise.all([
+    db
+      .select(summaryColumns)
+      .from(articles)
+      .innerJoin(users, eq(users.id, articles.authorId))
+      .where(where)
+      .orderBy(desc(articles.createdAt), desc(articles.id))
+      .limit(filter.limit)
+      .offset(filter.offset),
+    db.select({ count: count() }).from(articles).where(where),
+  ]);
+  return { articles: rows.map((row) => toView(row)), articlesCount: total?.count ?? 0 };
+}
+
+async function findOne(db: Queryable, condition: SQL, viewerId: number | null): Promise<FullArticleView> {
+  const [row] = await db
+    .select({ ...summaryColumns, body: articles.body })
+    .from(articles)
+    .innerJoin(users, eq(users.id, articles.authorId))
+    .where(and(condition, visibleTo(viewerId)));
+  if (!row) throw new NotFoundError('Article');
+  return { ...toView(row), body: row.body };
+}
+
+/** The id of the visible article with this slug (for its comments, favorites…); 404 otherwise. */
+export async function findVisibleArticleId(
+  db: Queryable,
+  slug: string,
+  viewerId: number | null,
+): Promise<number> {
+  const [article] = await db
+    .select({ id: articles.id })
+    .from(articles)
+    .where(and(eq(articles.slug, slug), visibleTo(viewerId)));
+  if (!article) throw new NotFoundError('Article');
+  return article.id;
+}
+
+/** One article with its body; 404 when no visible article has this slug. */
+export function getArticle(
+  db: Queryable,
+  slug: string,
+  viewerId: number | null = null,
+): Promise<FullArticleView> {
+  return findOne(db, eq(articles.slug, slug), viewerId);
+}
+
+export function getArticleById(
+  db: Queryable,
+  id: number,
+  viewerId: number | null = null,
+): Promise<FullArticleView> {
+  return findOne(db, eq(articles.id, id), viewerId);
+}
+
+/**
+ * The viewer-specific flags for a set of articles and authors: one query (two index lookups on
+ * favorites_pkey and follows_pkey) whatever the number of ids; none when anonymous.
+ */
+export async function viewerFlags(
+  db: Queryable,
+  viewerId: number | null,
+  articleIds: readonly number[],
+  authorIds: readonly number[],
+): Promise<ViewerFlags> {
+  const favorited = new Set<number>();
+  const following = new Set<number>();
+  if (viewerId === null || (articleIds.length === 0 && authorIds.length === 0)) {
+    return { favorited, following };
+  }
+  const favoritedIds = db
+    .select({ kind: sql<string>`'favorited'`.as('kind'), id: favorites.articleId })
+    .from(favorites)
+    .where(and(eq(favorites.userId, viewerId), inArray(favorites.articleId, [...articleIds])));
+  const followedIds = db
+    .select({ kind: sql<string>`'following'`.as('kind'), id: follows.followingId })
+    .from(follows)
+    .where(and(eq(follows.followerId, viewerId), inArray(follows.followingId, [...authorIds])));
+  for (const row of await favoritedIds.unionAll(followedIds)) {
+    (row.kind === 'favorited' ? favorited : following).add(row.id);
+  }
+  return { favorited, following };
+}
+
+/** Flags for the views of one page or article. */
+export function viewerFlagsFor(
+  db: Queryable,
+  viewerId: number | null,
+  views: readonly ArticleView[],
+): Promise<ViewerFlags> {
+  return viewerFlags(
+    db,
+    viewerId,
+    views.map((view) => view.id),
+    views.map((view) => view.author.id),
+  );
+}
+
+export function presentArticle(view: FullArticleView, flags: ViewerFlags): Article & { body: string };
+export function presentArticle(view: ArticleView, flags: ViewerFlags): Article;
+export function presentArticle(view: ArticleView, flags: ViewerFlags): Article {
+  return {
+    slug: view.slug,
+    title: view.title,
+    description: view.description,
+    ...(view.body === undefined ? {} : { body: view.body }),
+    tagList: view.tagList,
+    createdAt: view.createdAt,
+    updatedAt: view.updatedAt,
+    favorited: flags.favorited.has(view.id),
+    favoritesCount: view.favoritesCount,
+    author: presentProfile(view.author, flags.following.has(view.author.id)),
+  };
+}

@@ -1,0 +1,198 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Database } from '../../db/client.js';
+import { requireViewer } from '../../plugins/auth.js';
+import { problemResponses } from '../../plugins/errors.js';
+import { OPTIONAL_SIGN_IN, SIGNED_IN } from '../profiles/schemas.js';
+import {
+  type ArticleFilter,
+  type ArticleView,
+  type FullArticleView,
+  getArticle,
+  listArticles,
+  presentArticle,
+  viewerFlagsFor,
+} from './queries.js';
+import {
+  FeedQuerySchema,
+  ListQuerySchema,
+  MultipleArticlesResponseSchema,
+  NewArticleBodySchema,
+  paging,
+  SingleArticleResponseSchema,
+  SlugParamsSchema,
+  UpdateArticleBodySchema,
+} from './schemas.js';
+import {
+  createArticle,
+  deleteArticle,
+  favoriteArticle,
+  unfavoriteArticle,
+  updateArticle,
+} from './service.js';
+
+export const articleRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async (app, { db }) => {
+  /** Adds the viewer's flags (one query) to viewer-independent views. */
+  async function present(views: ArticleView[], viewerId: number | null) {
+    const flags = await viewerFlagsFor(db, viewerId, views);
+    return views.map((view) => presentArticle(view, flags));
+  }
+
+  async function page(filter: ArticleFilter, viewerId: number | null) {
+    const { articles, articlesCount } = await listArticles(db, filter, viewerId);
+    return { articles: await present(articles, viewerId), articlesCount };
+  }
+
+  async function single(view: FullArticleView, viewerId: number | null) {
+    return { article: presentArticle(view, await viewerFlagsFor(db, viewerId, [view])) };
+  }
+
+  app.get(
+    '/articles',
+    {
+      preHandler: app.authenticateOptional,
+      schema: {
+        tags: ['Articles'],
+        summary: 'List articles, newest first, filtered by tag, author or favoriting user',
+        security: OPTIONAL_SIGN_IN,
+        querystring: ListQuerySchema,
+        response: { 200: MultipleArticlesResponseSchema, ...problemResponses(401, 422) },
+      },
+    },
+    async (request) => {
+      const { tag, author, favorited } = request.query;
+      const viewerId = request.viewer?.id ?? null;
+      return page({ tag, author, favorited, ...paging(request.query) }, viewerId);
+    },
+  );
+
+  app.get(
+    '/articles/feed',
+    {
+      preHandler: app.authenticate,
+      schema: {
+        tags: ['Articles'],
+        summary: 'Articles by the authors you follow, newest first',
+        security: SIGNED_IN,
+        querystring: FeedQuerySchema,
+        response: { 200: MultipleArticlesResponseSchema, ...problemResponses(401, 422) },
+      },
+    },
+    async (request) => {
+      const viewer = requireViewer(request);
+      return page({ followedBy: viewer.id, ...paging(request.query) }, viewer.id);
+    },
+  );
+
+  app.get(
+    '/articles/:slug',
+    {
+      preHandler: app.authenticateOptional,
+      schema: {
+        tags: ['Articles'],
+        summary: 'Get an article',
+        security: OPTIONAL_SIGN_IN,
+        params: SlugParamsSchema,
+        response: { 200: SingleArticleResponseSchema, ...problemResponses(401, 404, 422) },
+      },
+    },
+    async (request) => {
+      const viewerId = request.viewer?.id ?? null;
+      return single(await getArticle(db, request.params.slug, viewerId), viewerId);
+    },
+  );
+
+  app.post(
+    '/articles',
+    {
+      preHandler: app.authenticate,
+      schema: {
+        tags: ['Articles'],
+        summary: 'Create an article (its slug is derived from the title)',
+        security: SIGNED_IN,
+        body: NewArticleBodySchema,
+        response: { 201: SingleArticleResponseSchema, ...problemResponses(401, 422) },
+      },
+    },
+    async (request, reply) => {
+      const viewer = requireViewer(request);
+      const view = await createArticle(db, viewer.id, request.body.article);
+      return reply.code(201).send(await single(view, viewer.id));
+    },
+  );
+
+  app.put(
+    '/articles/:slug',
+    {
+      preHandler: app.authenticate,
+      schema: {
+        tags: ['Articles'],
+        summary: 'Update your article (a new title gives it a new slug)',
+        security: SIGNED_IN,
+        params: SlugParamsSchema,
+        body: UpdateArticleBodySchema,
+        response: { 200: SingleArticleResponseSchema, ...problemResponses(401, 403, 404, 422) },
+      },
+    },
+    async (request) => {
+      const viewer = requireViewer(request);
+      const view = await updateArticle(db, viewer.id, request.params.slug, request.body.article);
+      return single(view, viewer.id);
+    },
+  );
+
+  app.delete(
+    '/articles/:slug',
+    {
+      preHandler: app.authenticate,
+      schema: {
+        tags: ['Articles'],
+        summary: 'Delete your article with its comments and favorites',
+        security: SIGNED_IN,
+        params: SlugParamsSchema,
+        response: { 204: Type.Null({ description: 'Deleted' }), ...problemResponses(401, 403, 404, 422) },
+      },
+    },
+    async (request, reply) => {
+      const viewer = requireViewer(request);
+      await deleteArticle(db, viewer.id, request.params.slug);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/articles/:slug/favorite',
+    {
+      preHandler: app.authenticate,
+      schema: {
+        tags: ['Favorites'],
+        summary: 'Favorite an article (idempotent)',
+        security: SIGNED_IN,
+        params: SlugParamsSchema,
+        response: { 200: SingleArticleResponseSchema, ...problemResponses(401, 404, 422) },
+      },
+    },
+    async (request) => {
+      const viewer = requireViewer(request);
+      return single(await favoriteArticle(db, viewer.id, request.params.slug), viewer.id);
+    },
+  );
+
+  app.delete(
+    '/articles/:slug/favorite',
+    {
+      preHandler: app.authenticate,
+      schema: {
+        tags: ['Favorites'],
+        summary: 'Unfavorite an article (idempotent)',
+        security: SIGNED_IN,
+        params: SlugParamsSchema,
+        response: { 200: SingleArticleResponseSchema, ...problemResponses(401, 404, 422) },
+      },
+    },
+    async (request) => {
+      const viewer = requireViewer(request);
+      return single(await unfavoriteArticle(db, viewer.id, request.params.slug), viewer.id);
+    },
+  );
+};

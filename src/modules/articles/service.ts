@@ -1,0 +1,210 @@
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import type { Database, Transaction } from '../../db/client.js';
+import { articles, articleTags, favorites, tags } from '../../db/schema.js';
+import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
+import { type FullArticleView, findVisibleArticleId, getArticleById, visibleTo } from './queries.js';
+import { slugify, suffixedSlug } from './slug.js';
+
+/**
+ * The write side of articles. Each function is one transaction and returns after commit, so
+ * follow-up work (cache invalidation, jobs) can be added by the caller once it resolves.
+ */
+
+export interface NewArticle {
+  title: string;
+  description: string;
+  body: string;
+  tagList?: string[];
+}
+
+export type ArticleChanges = Partial<NewArticle>;
+
+/** Tries of a suffixed slug after the plain one is taken; six random base-36 chars rarely collide. */
+const SLUG_ATTEMPTS = 5;
+const SLUG_CONSTRAINT = 'articles_slug_key';
+
+/** Tags are trimmed, blank ones dropped, duplicates removed; stored order is irrelevant (reads sort). */
+export function normalizeTags(tagList: readonly string[]): string[] {
+  return [...new Set(tagList.map((tag) => tag.trim()).filter((tag) => tag !== ''))];
+}
+
+function requireText(fields: Record<string, string | undefined>): void {
+  const blank = Object.entries(fields).filter(([, value]) => value !== undefined && value.trim() === '');
+  if (blank.length > 0) {
+    throw new ValidationError(Object.fromEntries(blank.map(([field]) => [field, ["can't be blank"]])));
+  }
+}
+
+/** Walks the cause chain: drizzle wraps driver errors (postgres.js and PGlite name fields differently). */
+function isUniqueViolation(error: unknown, constraint: string): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    const fields = e as Error & { code?: string; constraint_name?: string; constraint?: string };
+    if (fields.code === '23505') return (fields.constraint_name ?? fields.constraint) === constraint;
+  }
+  return false;
+}
+
+/**
+ * Links exactly `names` to the article. Missing tags are created with ON CONFLICT DO NOTHING (a
+ * concurrent create of the same tag waits for the other transaction instead of failing), in sorted
+ * order so two transactions never lock tag rows in opposite orders.
+ */
+async function setArticleTags(tx: Transaction, articleId: number, names: readonly string[]): Promise<void> {
+  await tx.delete(articleTags).where(eq(articleTags.articleId, articleId));
+  if (names.length === 0) return;
+  const sorted = [...names].sort();
+  await tx
+    .insert(tags)
+    .values(sorted.map((name) => ({ name })))
+    .onConflictDoNothing({ target: tags.name });
+  const rows = await tx.select({ id: tags.id }).from(tags).where(inArray(tags.name, sorted));
+  await tx.insert(articleTags).values(rows.map((row) => ({ articleId, tagId: row.id })));
+}
+
+export async function createArticle(
+  db: Database,
+  authorId: number,
+  input: NewArticle,
+): Promise<FullArticleView> {
+  requireText({ title: input.title, description: input.description, body: input.body });
+  const title = input.title.trim();
+  const base = slugify(title);
+  return db.transaction(async (tx) => {
+    let id: number | undefined;
+    // The unique index decides: ON CONFLICT DO NOTHING waits for a concurrent insert of the same
+    // slug and then yields no row, so the loser retries with a suffix instead of failing.
+    for (let attempt = 0; id === undefined && attempt <= SLUG_ATTEMPTS; attempt++) {
+      const [row] = await tx
+        .insert(articles)
+        .values({
+          slug: attempt === 0 ? base : suffixedSlug(base),
+          title,
+          description: input.description.trim(),
+          body: input.body,
+          authorId,
+        })
+        .onConflictDoNothing({ target: articles.slug })
+        .returning({ id: articles.id });
+      id = row?.id;
+    }
+    if (id === undefined) throw new Error(`no free slug for "${base}" after ${SLUG_ATTEMPTS} suffixes`);
+    await setArticleTags(tx, id, normalizeTags(input.tagList ?? []));
+    return getArticleById(tx, id, authorId);
+  });
+}
+
+/** Locks the article for a write by its author: 404 when absent (or invisible), 403 when not theirs. */
+async function lockOwnArticle(tx: Transaction, viewerId: number, slug: string) {
+  const [article] = await tx
+    .select({ id: articles.id, slug: articles.slug, title: articles.title, authorId: articles.authorId })
+    .from(articles)
+    .where(and(eq(articles.slug, slug), visibleTo(viewerId)))
+    .for('update');
+  if (!article) throw new NotFoundError('Article');
+  if (article.authorId !== viewerId) throw new ForbiddenError('Only the author may change this article');
+  return article;
+}
+
+/**
+ * A changed title yields a new slug (the old one stops resolving). UPDATE has no ON CONFLICT, so
+ * each try runs in a savepoint: a unique violation rolls back only that try.
+ */
+async function renameSlug(tx: Transaction, id: number, title: string, currentSlug: string): Promise<void> {
+  const base = slugify(title);
+  if (base === currentSlug) return;
+  for (let attempt = 0; attempt <= SLUG_ATTEMPTS; attempt++) {
+    const slug = attempt === 0 ? base : suffixedSlug(base);
+    try {
+      await tx.transaction((savepoint) =>
+        savepoint.update(articles).set({ slug }).where(eq(articles.id, id)),
+      );
+      return;
+    } catch (error) {
+      if (!isUniqueViolation(error, SLUG_CONSTRAINT)) throw error;
+    }
+  }
+  throw new Error(`no free slug for "${base}" after ${SLUG_ATTEMPTS} suffixes`);
+}
+
+export async function updateArticle(
+  db: Database,
+  viewerId: number,
+  slug: string,
+  changes: ArticleChanges,
+): Promise<FullArticleView> {
+  requireText({ title: changes.title, description: changes.description, body: changes.body });
+  return db.transaction(async (tx) => {
+    const article = await lockOwnArticle(tx, viewerId, slug);
+    const title = changes.title?.trim();
+    if (title !== undefined && title !== article.title) await renameSlug(tx, article.id, title, article.slug);
+    const fields = {
+      ...(title === undefined ? {} : { title }),
+      ...(changes.description === undefined ? {} : { description: changes.description.trim() }),
+      ...(changes.body === undefined ? {} : { body: changes.body }),
+    };
+    if (changes.tagList !== undefined) await setArticleTags(tx, article.id, normalizeTags(changes.tagList));
+    if (Object.keys(fields).length > 0 || changes.tagList !== undefined) {
+      await tx
+        .update(articles)
+        .set({ ...fields, updatedAt: sql`now()` })
+        .where(eq(articles.id, article.id));
+    }
+    return getArticleById(tx, article.id, viewerId);
+  });
+}
+
+/** Comments, favorites and tag links go with it (ON DELETE CASCADE, same statement). */
+export async function deleteArticle(db: Database, viewerId: number, slug: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    const article = await lockOwnArticle(tx, viewerId, slug);
+    await tx.delete(articles).where(eq(articles.id, article.id));
+  });
+}
+
+/**
+ * Idempotent. The counter moves only when a favorites row was really inserted, in the same
+ * transaction, so it stays exact under concurrent requests (the primary key serialises twins).
+ */
+export async function favoriteArticle(
+  db: Database,
+  viewerId: number,
+  slug: string,
+): Promise<FullArticleView> {
+  return db.transaction(async (tx) => {
+    const articleId = await findVisibleArticleId(tx, slug, viewerId);
+    const inserted = await tx
+      .insert(favorites)
+      .values({ userId: viewerId, articleId })
+      .onConflictDoNothing()
+      .returning({ articleId: favorites.articleId });
+    if (inserted.length > 0) {
+      await tx
+        .update(articles)
+        .set({ favoritesCount: sql`${articles.favoritesCount} + 1` })
+        .where(eq(articles.id, articleId));
+    }
+    return getArticleById(tx, articleId, viewerId);
+  });
+}
+
+/** Idempotent; the counter moves only when a favorites row was really deleted. */
+export async function unfavoriteArticle(
+  db: Database,
+  viewerId: number,
+  slug: string,
+): Promise<FullArticleView> {
+  return db.transaction(async (tx) => {
+    const articleId = await findVisibleArticleId(tx, slug, viewerId);
+    const deleted = await tx
+      .delete(favorites)
+      .where(and(eq(favorites.userId, viewerId), eq(favorites.articleId, articleId)))
+      .returning({ articleId: favorites.articleId });
+    if (deleted.length > 0) {
+      await tx
+        .update(articles)
+        .set({ favoritesCount: sql`${articles.favoritesCount} - 1` })
+        .where(eq(articles.id, articleId));
+    }
+    return getArticleById(tx, articleId, viewerId);
+  });
+}

@@ -1,0 +1,32 @@
+import { randomBytes } from 'node:crypto';
+
+/** Longest slug base; a collision suffix adds 7 more characters. */
+export const SLUG_BASE_MAX_LENGTH = 100;
+
+/**
+ * The slug rule (documented in docs/QUERIES.md and the README):
+ * NFKD-normalise the title, drop combining marks (so "Crème brûlée" → "creme-brulee"), lower-case,
+ * keep every Unicode letter or digit (so "Привет мир" → "привет-мир", "日本語" stays), turn every
+ * other run of characters into one hyphen, trim hyphens, cut to 100 code points. A title with no
+ * letter or digit at all yields "article". Slugs stay valid path segments once percent-encoded.
+ */
+export function slugify(title: string): string {
+  const words = title
+    .normalize('NFKD')
+    .replace(/\p{M}+/gu, '')
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, '-')
+    .replace(/^-+|-+$/g, '');
+  // Cut on code points, never inside a surrogate pair, and never end on a hyphen.
+  const base = Array.from(words).slice(0, SLUG_BASE_MAX_LENGTH).join('').replace(/-+$/, '');
+  return base || 'article';
+}
+
+/**
+ * A unique variant of a taken slug: a random suffix rather than "-2", "-3"… so two concurrent
+ * creates never race for the same next number and slugs do not reveal how many twins exist.
+ */
+export function suffixedSlug(base: string): string {
+  const suffix = randomBytes(4).readUInt32BE(0).toString(36).padStart(6, '0').slice(-6);
+  return `${base}-${suffix}`;
+}

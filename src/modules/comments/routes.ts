@@ -1,0 +1,81 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Database } from '../../db/client.js';
+import { requireViewer } from '../../plugins/auth.js';
+import { problemResponses } from '../../plugins/errors.js';
+import { SlugParamsSchema } from '../articles/schemas.js';
+import { OPTIONAL_SIGN_IN, SIGNED_IN } from '../profiles/schemas.js';
+import { followedAmong } from '../profiles/service.js';
+import {
+  CommentParamsSchema,
+  MultipleCommentsResponseSchema,
+  NewCommentBodySchema,
+  SingleCommentResponseSchema,
+} from './schemas.js';
+import { addComment, deleteComment, listComments, presentComment } from './service.js';
+
+export const commentRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async (app, { db }) => {
+  app.get(
+    '/articles/:slug/comments',
+    {
+      preHandler: app.authenticateOptional,
+      schema: {
+        tags: ['Comments'],
+        summary: "An article's comments, newest first",
+        security: OPTIONAL_SIGN_IN,
+        params: SlugParamsSchema,
+        response: { 200: MultipleCommentsResponseSchema, ...problemResponses(401, 404, 422) },
+      },
+    },
+    async (request) => {
+      const viewerId = request.viewer?.id ?? null;
+      const views = await listComments(db, request.params.slug, viewerId);
+      const following = await followedAmong(
+        db,
+        viewerId,
+        views.map((view) => view.author.id),
+      );
+      return { comments: views.map((view) => presentComment(view, following)) };
+    },
+  );
+
+  app.post(
+    '/articles/:slug/comments',
+    {
+      preHandler: app.authenticate,
+      schema: {
+        tags: ['Comments'],
+        summary: 'Comment on an article',
+        security: SIGNED_IN,
+        params: SlugParamsSchema,
+        body: NewCommentBodySchema,
+        response: { 200: SingleCommentResponseSchema, ...problemResponses(401, 404, 422) },
+      },
+    },
+    async (request) => {
+      const viewer = requireViewer(request);
+      const view = await addComment(db, viewer.id, request.params.slug, request.body.comment.body);
+      // Your own comment: you cannot follow yourself.
+      return { comment: presentComment(view, new Set()) };
+    },
+  );
+
+  app.delete(
+    '/articles/:slug/comments/:id',
+    {
+      preHandler: app.authenticate,
+      schema: {
+        tags: ['Comments'],
+        summary: 'Delete your comment',
+        security: SIGNED_IN,
+        params: CommentParamsSchema,
+        response: { 204: Type.Null({ description: 'Deleted' }), ...problemResponses(401, 403, 404, 422) },
+      },
+    },
+    async (request, reply) => {
+      const viewer = requireViewer(request);
+      await deleteComment(db, viewer.id, request.params.slug, request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
+};

@@ -1,0 +1,28 @@
+import { Type } from 'typebox';
+
+type SecurityRequirements = { [scheme: string]: string[] }[];
+/** OpenAPI `security` of routes that require a token (RealWorld `Token` or OAuth2 bearer). */
+export const SIGNED_IN: SecurityRequirements = [{ Token: [] }, { OAuth2: [] }];
+/** The empty requirement marks sign-in as optional (it only fills viewer-specific fields). */
+export const OPTIONAL_SIGN_IN: SecurityRequirements = [{}, { Token: [] }, { OAuth2: [] }];
+
+/** Usernames in paths are bounded; the users module owns the rules for creating them. */
+export const USERNAME_PARAM_MAX_LENGTH = 100;
+
+export const ProfileSchema = Type.Object(
+  {
+    username: Type.String(),
+    bio: Type.Union([Type.String(), Type.Null()]),
+    image: Type.Union([Type.String(), Type.Null()]),
+    following: Type.Boolean({
+      description: 'Whether the signed-in user follows this user (false when anonymous)',
+    }),
+  },
+  { description: 'A public profile' },
+);
+
+export const ProfileResponseSchema = Type.Object({ profile: ProfileSchema });
+
+export const UsernameParamsSchema = Type.Object({
+  username: Type.String({ minLength: 1, maxLength: USERNAME_PARAM_MAX_LENGTH }),
+});
