@@ -6,13 +6,16 @@ import { type DestinationStream, pino } from 'pino';
 import type { Config } from './config.js';
 import type { Deps } from './deps.js';
 import { articleRoutes } from './modules/articles/routes.js';
+import { authRoutes } from './modules/auth/routes.js';
 import { commentRoutes } from './modules/comments/routes.js';
 import { healthRoutes } from './modules/health/routes.js';
 import { profileRoutes } from './modules/profiles/routes.js';
 import { tagRoutes } from './modules/tags/routes.js';
+import { userRoutes } from './modules/users/routes.js';
 import { authPlugin } from './plugins/auth.js';
 import { docsPlugin } from './plugins/docs.js';
 import { errorsPlugin } from './plugins/errors.js';
+import { authRateLimitPlugin } from './plugins/rate-limit.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -95,8 +98,22 @@ export async function buildApp(deps: Deps, options: BuildAppOptions = {}): Promi
   });
   await app.register(docsPlugin);
   await app.register(authPlugin, { db: deps.database.db, accessTokens: deps.accessTokens });
+  await app.register(authRateLimitPlugin, {
+    redis: deps.redis,
+    keyPrefix: config.rateLimitKeyPrefix,
+    ipMax: config.authRateLimitIpMax,
+    accountMax: config.authRateLimitAccountMax,
+    windowSeconds: config.authRateLimitWindowSeconds,
+  });
 
   await app.register(healthRoutes, { prefix: '/health', checks: deps.readiness });
+  await app.register(userRoutes, { prefix: '/api', db: deps.database.db, accessTokens: deps.accessTokens });
+  await app.register(authRoutes, {
+    prefix: '/api/auth',
+    db: deps.database.db,
+    accessTokens: deps.accessTokens,
+    refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+  });
   await app.register(profileRoutes, { prefix: '/api', db: deps.database.db });
   await app.register(articleRoutes, { prefix: '/api', db: deps.database.db });
   await app.register(commentRoutes, { prefix: '/api', db: deps.database.db });

@@ -1,0 +1,119 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Database } from '../../db/client.js';
+import { HttpError } from '../../errors.js';
+import { requireViewer } from '../../plugins/auth.js';
+import { problemResponses } from '../../plugins/errors.js';
+import type { AccessTokenSigner } from '../auth/access-token.js';
+import { LoginBody, NewUserBody, UpdateUserBody, UserResponse } from './schemas.js';
+import { getUser, registerUser, type UserRecord, updateUser, verifyCredentials } from './service.js';
+
+export interface UserRoutesOptions {
+  db: Database;
+  accessTokens: AccessTokenSigner;
+}
+
+const TAGS = ['User and Authentication'];
+const SECURITY: { [scheme: string]: string[] }[] = [{ Token: [] }, { OAuth2: [] }];
+
+/** The same answer for an unknown email and a wrong password: nothing tells which it was. */
+function invalidCredentials(): HttpError {
+  return new HttpError(
+    401,
+    'email or password is invalid',
+    { 'email or password': ['is invalid'] },
+    { 'www-authenticate': 'Bearer realm="conduit"' },
+  );
+}
+
+/** The RealWorld user object (hash-free by construction, and by the response schema). */
+async function userView(user: UserRecord, accessTokens: AccessTokenSigner) {
+  return {
+    user: {
+      email: user.email,
+      token: await accessTokens.sign(user.id),
+      username: user.username,
+      bio: user.bio,
+      image: user.image,
+      emailVerified: user.emailVerifiedAt !== null,
+    },
+  };
+}
+
+type WithUser = { body: { user: { email?: string } } };
+
+export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { db, accessTokens }) => {
+  const accountOfBody = (request: { body: unknown }) => (request as WithUser).body.user.email;
+
+  app.post(
+    '/users',
+    {
+      preHandler: app.authRateLimit('register', accountOfBody),
+      schema: {
+        tags: TAGS,
+        summary: 'Register a new user',
+        description:
+          'Emails are trimmed, lower-cased and unique. Usernames: 3–32 letters, digits, `_` or `-`, unique ' +
+          'regardless of case. Passwords: 8–256 characters. Duplicates answer 422 naming the field.',
+        body: NewUserBody,
+        response: { 201: UserResponse, ...problemResponses(422, 429) },
+      },
+    },
+    async (request, reply) => {
+      const user = await registerUser(db, request.body.user);
+      return reply.code(201).send(await userView(user, accessTokens));
+    },
+  );
+
+  app.post(
+    '/users/login',
+    {
+      preHandler: app.authRateLimit('login', accountOfBody),
+      schema: {
+        tags: TAGS,
+        summary: 'Log in with email and password',
+        description:
+          'Returns the user with a JWT access token. A wrong password and an unknown email give the same 401.',
+        body: LoginBody,
+        response: { 200: UserResponse, ...problemResponses(401, 422, 429) },
+      },
+    },
+    async (request) => {
+      const user = await verifyCredentials(db, request.body.user.email, request.body.user.password);
+      if (!user) throw invalidCredentials();
+      return userView(user, accessTokens);
+    },
+  );
+
+  app.get(
+    '/user',
+    {
+      preHandler: app.authenticate,
+      schema: {
+        tags: TAGS,
+        summary: 'Get the current user',
+        security: SECURITY,
+        response: { 200: UserResponse, ...problemResponses(401) },
+      },
+    },
+    async (request) => userView(await getUser(db, requireViewer(request).id), accessTokens),
+  );
+
+  app.put(
+    '/user',
+    {
+      preHandler: app.authenticate,
+      schema: {
+        tags: TAGS,
+        summary: 'Update the current user',
+        description:
+          'Changes email, username, password, bio or image (other fields are ignored). A new email is ' +
+          'unverified again; a new password revokes every refresh token of the user.',
+        security: SECURITY,
+        body: UpdateUserBody,
+        response: { 200: UserResponse, ...problemResponses(401, 422) },
+      },
+    },
+    async (request) =>
+      userView(await updateUser(db, requireViewer(request).id, request.body.user), accessTokens),
+  );
+};
