@@ -3,6 +3,7 @@ import cors from '@fastify/cors';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { type DestinationStream, pino } from 'pino';
+import { cachePlugin } from './cache/http.js';
 import type { Config } from './config.js';
 import type { Deps } from './deps.js';
 import { articleRoutes } from './modules/articles/routes.js';
@@ -105,6 +106,7 @@ export async function buildApp(deps: Deps, options: BuildAppOptions = {}): Promi
     accountMax: config.authRateLimitAccountMax,
     windowSeconds: config.authRateLimitWindowSeconds,
   });
+  await app.register(cachePlugin, { cache: deps.cache });
 
   await app.register(healthRoutes, { prefix: '/health', checks: deps.readiness });
   await app.register(userRoutes, { prefix: '/api', db: deps.database.db, accessTokens: deps.accessTokens });

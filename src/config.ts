@@ -30,6 +30,12 @@ export interface Config {
   readonly accessTokenTtlSeconds: number;
   readonly refreshTokenTtlSeconds: number;
   readonly cacheTtlSeconds: number;
+  /** Upper bound of one cache round trip; past it the request is answered from the database. */
+  readonly cacheTimeoutMs: number;
+  /** Entries kept by the in-memory cache (no Redis). */
+  readonly cacheMaxEntries: number;
+  /** Prefix of every cache key in Redis (instances sharing a cache must share it). */
+  readonly cacheKeyPrefix: string;
   readonly adminEmail: string | undefined;
   readonly adminPassword: string | undefined;
   /** `true` reflects any origin (development); otherwise an explicit allow-list. */
@@ -253,6 +259,9 @@ export function loadConfig(env: Env = process.env): Config {
     accessTokenTtlSeconds: duration(env, 'ACCESS_TOKEN_TTL', 15 * 60),
     refreshTokenTtlSeconds: duration(env, 'REFRESH_TOKEN_TTL', 30 * 86400),
     cacheTtlSeconds: integer(env, 'CACHE_TTL_SECONDS', 60, 1, 86400),
+    cacheTimeoutMs: integer(env, 'CACHE_TIMEOUT_MS', 50, 1, 5000),
+    cacheMaxEntries: integer(env, 'CACHE_MAX_ENTRIES', 10_000, 1, 10_000_000),
+    cacheKeyPrefix: read(env, 'CACHE_KEY_PREFIX') ?? 'conduit:cache:',
     ...adminAccount(env),
     corsOrigins: corsOrigins(env, nodeEnv),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'silent' : 'info'),

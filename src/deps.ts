@@ -1,4 +1,6 @@
 import type { Redis } from 'ioredis';
+import { cacheReadiness, createResponseCache } from './cache/create.js';
+import type { ResponseCache } from './cache/response-cache.js';
 import type { Config } from './config.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { type AccessTokenSigner, createAccessTokenSigner } from './modules/auth/access-token.js';
@@ -20,6 +22,8 @@ export interface Deps {
   readonly accessTokens: AccessTokenSigner;
   /** Shared request-path connection (rate limits, …) when REDIS_URL is set. */
   readonly redis: Redis | undefined;
+  /** Response cache: Redis on CACHE_REDIS_URL (default REDIS_URL), else an in-memory LRU. */
+  readonly cache: ResponseCache;
   readonly readiness: ReadinessCheck[];
   /** Closes everything in reverse order of creation. */
   close(): Promise<void>;
@@ -44,6 +48,10 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
       },
     },
   ];
+  const cache = createResponseCache(config);
+  // Start warm when the cache answers quickly; otherwise requests bypass it until it does.
+  await cache.whenUp(500);
+  readiness.push(cacheReadiness(cache));
   if (redis) {
     readiness.push({
       name: 'redis',
@@ -59,8 +67,10 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     database,
     accessTokens,
     redis,
+    cache,
     readiness,
     close: async () => {
+      await cache.close();
       await redis?.quit().catch(() => redis.disconnect());
       await database.close();
     },

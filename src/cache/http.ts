@@ -1,0 +1,132 @@
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Viewer } from '../plugins/auth.js';
+import type { CacheOutcome, ResponseCache } from './response-cache.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The response cache: `cachedGet` reads through it, writes call `app.cache.invalidate(…)`. */
+    cache: ResponseCache;
+  }
+}
+
+export interface CachedGetOptions<T> {
+  /** What the response depends on (`cacheReads.*` in namespaces.ts). */
+  namespaces: readonly string[];
+  /**
+   * Builds the viewer-independent payload from the database. It is stored as JSON and every
+   * request gets a parsed copy, so it must be plain JSON (ISO strings, not Dates; no Maps).
+   */
+  compute: () => Promise<T>;
+  /** Defaults to the route pattern, its params and its validated query with keys sorted. */
+  key?: string;
+  /** Skip the cache for this request (e.g. an author reading their own unpublished article). */
+  bypass?: boolean;
+}
+
+export interface PersonalizedGetOptions<T, R> extends CachedGetOptions<T> {
+  /**
+   * Turns the shared payload into this viewer's response: fills `favorited` / `following` with
+   * one small indexed query for a signed-in viewer, and must run no query for `null` (anonymous),
+   * so an anonymous HIT costs no SQL. It gets a private copy: mutating it is fine.
+   */
+  personalize: (payload: T, viewer: Viewer | null) => R | Promise<R>;
+}
+
+/**
+ * Answers a cacheable GET: the viewer-independent payload comes from the cache (HIT) or from
+ * `compute` (MISS, then stored; BYPASS when the cache is unavailable or `bypass` is set), then
+ * `personalize` makes it this viewer's. Sets `X-Cache`, `Cache-Control` and `Vary`; the plugin adds
+ * the ETag of the serialized body and answers 304 when `If-None-Match` matches it.
+ * Return its result from the handler: the route's response schema serializes it as usual.
+ */
+export function cachedGet<T, R>(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  options: PersonalizedGetOptions<T, R>,
+): Promise<R>;
+export function cachedGet<T>(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  options: CachedGetOptions<T>,
+): Promise<T>;
+export async function cachedGet<T, R>(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  options: CachedGetOptions<T> & Partial<Pick<PersonalizedGetOptions<T, R>, 'personalize'>>,
+): Promise<T | R> {
+  let outcome: CacheOutcome = 'BYPASS';
+  let payload: T;
+  if (options.bypass) {
+    payload = await options.compute();
+  } else {
+    const result = await request.server.cache.fetch(
+      options.key ?? requestKey(request),
+      options.namespaces,
+      async () => JSON.stringify(await options.compute()),
+    );
+    outcome = result.outcome;
+    // Parsed on a miss too: every viewer gets its own copy, and a HIT and a MISS serialize alike.
+    payload = JSON.parse(result.body) as T;
+  }
+  const response = options.personalize ? await options.personalize(payload, request.viewer) : payload;
+  reply.header('x-cache', outcome);
+  // Browsers may keep a copy but must revalidate (cheap with the ETag); shared caches must not
+  // keep one at all: our invalidation cannot reach them, and bodies differ per Authorization.
+  reply.header('cache-control', 'private, no-cache');
+  addVary(reply, 'Authorization');
+  return response;
+}
+
+/** Route pattern + params + query, keys sorted: `?a=1&b=2` and `?b=2&a=1` share one entry. */
+export function requestKey(request: FastifyRequest): string {
+  return `${request.routeOptions.url}?${JSON.stringify([sorted(request.params), sorted(request.query)])}`;
+}
+
+function sorted(value: unknown): [string, unknown][] {
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+function addVary(reply: FastifyReply, field: string): void {
+  const current = reply.getHeader('vary');
+  const fields = typeof current === 'string' ? current.split(',').map((f) => f.trim()) : [];
+  if (!fields.some((f) => f.toLowerCase() === field.toLowerCase())) fields.push(field);
+  reply.header('vary', fields.filter(Boolean).join(', '));
+}
+
+/** A strong validator of the exact bytes sent (after serialization and personalisation). */
+export function etagOf(body: string | Buffer): string {
+  return `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+}
+
+/** RFC 9110 §13.1.2: `*` or any listed tag, compared weakly (a `W/` prefix is ignored). */
+function matchesIfNoneMatch(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((candidate) => {
+    const tag = candidate.trim();
+    return tag === '*' || tag.replace(/^W\//, '') === etag;
+  });
+}
+
+/** Makes `app.cache` available to routes and adds ETag / 304 to every `cachedGet` response. */
+export const cachePlugin = fp<{ cache: ResponseCache }>(
+  async (app: FastifyInstance, { cache }) => {
+    cache.attachLogger(app.log.child({ module: 'cache' }));
+    app.decorate('cache', cache);
+    app.addHook('onSend', async (request, reply, payload) => {
+      if (reply.statusCode !== 200 || !reply.hasHeader('x-cache')) return payload;
+      if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return payload;
+      const etag = etagOf(payload);
+      reply.header('etag', etag);
+      const ifNoneMatch = request.headers['if-none-match'];
+      if (!matchesIfNoneMatch(ifNoneMatch, etag)) return payload;
+      reply.code(304);
+      reply.removeHeader('content-type');
+      reply.removeHeader('content-length');
+      return null;
+    });
+  },
+  { name: 'cache' },
+);

@@ -1,0 +1,46 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { CacheStore } from './port.js';
+
+/**
+ * The shared store: every API process reads and bumps the same keys, so an invalidation made by
+ * one instance is seen by all of them on their next request.
+ *
+ * Layout under `prefix`: `d:<entry>` holds a cached body, `v:<namespace>` the namespace's current
+ * version token. Both always carry a TTL. Invalidation is a SET of a fresh random token (never an
+ * INCR: a counter that expired would count 1, 2, … again and could meet entries built on those
+ * numbers before; a random token is never reused).
+ */
+export function createRedisStore(redis: Redis, prefix: string): CacheStore {
+  const entryKey = (key: string) => `${prefix}d:${key}`;
+  const versionKey = (namespace: string) => `${prefix}v:${namespace}`;
+
+  return {
+    kind: 'redis',
+    remote: true,
+    get: async (key) => (await redis.get(entryKey(key))) ?? undefined,
+    set: async (key, value, ttlSeconds) => {
+      await redis.set(entryKey(key), value, 'EX', ttlSeconds);
+    },
+    versions: async (namespaces) => (namespaces.length ? redis.mget(namespaces.map(versionKey)) : []),
+    bump: async (namespaces, ttlSeconds) => {
+      if (!namespaces.length) return;
+      const pipeline = redis.multi();
+      for (const namespace of namespaces) {
+        pipeline.set(versionKey(namespace), randomBytes(9).toString('base64url'), 'EX', ttlSeconds);
+      }
+      const results = await pipeline.exec();
+      const failed = results?.find(([error]) => error);
+      if (!results || failed) throw failed?.[0] ?? new Error('cache invalidation was discarded');
+    },
+    ping: async () => {
+      await redis.ping();
+    },
+    onAvailable: (listener) => {
+      redis.on('ready', listener);
+    },
+    close: async () => {
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}

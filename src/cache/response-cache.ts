@@ -1,0 +1,297 @@
+import { createHash } from 'node:crypto';
+import type { CacheStore } from './port.js';
+
+export type CacheOutcome = 'HIT' | 'MISS' | 'BYPASS';
+
+/** pino's signature, so `app.log.child(…)` or a worker's logger fits without an adapter. */
+export interface CacheLog {
+  warn(details: Record<string, unknown>, message: string): void;
+  info(details: Record<string, unknown>, message: string): void;
+}
+
+export interface ResponseCacheOptions {
+  ttlSeconds: number;
+  /** Upper bound of every call to a remote store; past it the request goes to the database. */
+  timeoutMs: number;
+  /** How often an unavailable store is asked whether it is back. */
+  probeIntervalMs?: number;
+  /** Failed invalidations remembered for replay; beyond this everything is invalidated at once. */
+  maxPendingInvalidations?: number;
+}
+
+export interface CacheHealth extends Record<string, unknown> {
+  backend: 'redis' | 'memory';
+  /** `bypass`: requests are answered from the database until the store answers again. */
+  state: 'up' | 'bypass';
+  since?: string;
+  lastError?: string;
+  pendingInvalidations: number;
+}
+
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  bypasses: number;
+  errors: number;
+  invalidations: number;
+}
+
+/** Part of every entry's key: bumping it makes the whole cache unreachable in one command. */
+const EVERYTHING = '*';
+
+class CacheTimeoutError extends Error {
+  override name = 'CacheTimeoutError';
+}
+
+/**
+ * Versioned-namespace response cache on top of a CacheStore.
+ *
+ * An entry's key embeds the current version token of every namespace it depends on, so a write
+ * invalidates with one SET per namespace (no KEYS/SCAN), and readers that started before it can
+ * only ever store into keys nobody reads any more.
+ *
+ * Store trouble never reaches a request: every call is bounded by `timeoutMs`; the first failure
+ * switches to `bypass` (requests go to the database without touching the store) and a background
+ * probe switches back when the store answers. Invalidations that could not be written meanwhile are
+ * replayed before the cache is used again, so entries they should have killed are never served by
+ * this instance (see README, "Caching", for the window left to other instances).
+ */
+export class ResponseCache {
+  private state: 'up' | 'bypass' = 'bypass';
+  private since = new Date();
+  private lastError: string | undefined = 'not connected yet';
+  /** The first connect is not an outage: nothing to warn about or to announce as recovered. */
+  private everUp = false;
+  private readonly pending = new Set<string>();
+  private pendingOverflow = false;
+  private readonly inFlight = new Map<string, Promise<string>>();
+  private readonly counters: CacheStats = { hits: 0, misses: 0, bypasses: 0, errors: 0, invalidations: 0 };
+  private probeTimer: NodeJS.Timeout | undefined;
+  private probing: Promise<void> | undefined;
+  private log: CacheLog | undefined;
+  private closed = false;
+  private readonly ttlSeconds: number;
+  /** Outlives every entry built on a token, so an expired token can never revive one. */
+  private readonly versionTtlSeconds: number;
+  private readonly timeoutMs: number;
+  private readonly probeIntervalMs: number;
+  private readonly maxPending: number;
+
+  constructor(
+    private readonly store: CacheStore,
+    options: ResponseCacheOptions,
+  ) {
+    this.ttlSeconds = options.ttlSeconds;
+    this.versionTtlSeconds = options.ttlSeconds * 2 + 60;
+    this.timeoutMs = options.timeoutMs;
+    this.probeIntervalMs = options.probeIntervalMs ?? 200;
+    this.maxPending = options.maxPendingInvalidations ?? 1000;
+    this.store.onAvailable?.(() => void this.probe());
+    this.startProbing();
+  }
+
+  get backend(): 'redis' | 'memory' {
+    return this.store.kind;
+  }
+
+  attachLogger(log: CacheLog): void {
+    this.log = log;
+  }
+
+  /** Resolves once the store answers (true), or after `waitMs` without an answer (false). */
+  async whenUp(waitMs: number): Promise<boolean> {
+    const deadline = Date.now() + waitMs;
+    const up = () => this.state === 'up';
+    while (!up() && Date.now() < deadline && !this.closed) {
+      await this.probe();
+      if (!up()) await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return up();
+  }
+
+  /**
+   * The cached body for `key`, built from the current versions of `namespaces`, or `compute()`'s
+   * result (stored with the TTL). Concurrent misses of one entry in this process share one compute.
+   */
+  async fetch(
+    key: string,
+    namespaces: readonly string[],
+    compute: () => Promise<string>,
+  ): Promise<{ body: string; outcome: CacheOutcome }> {
+    if (this.state !== 'up') return this.bypass(compute);
+    let entry: string;
+    let cached: string | undefined;
+    try {
+      const versions = await this.bounded(this.store.versions([EVERYTHING, ...namespaces]));
+      entry = entryKey(key, versions);
+      cached = await this.bounded(this.store.get(entry));
+    } catch (error) {
+      this.fail(error);
+      return this.bypass(compute);
+    }
+    if (cached !== undefined) {
+      this.counters.hits++;
+      return { body: cached, outcome: 'HIT' };
+    }
+    this.counters.misses++;
+    let shared = this.inFlight.get(entry);
+    if (!shared) {
+      shared = this.computeAndStore(entry, compute).finally(() => this.inFlight.delete(entry));
+      this.inFlight.set(entry, shared);
+    }
+    return { body: await shared, outcome: 'MISS' };
+  }
+
+  /**
+   * Makes every entry depending on one of `namespaces` unreachable, in every process sharing the
+   * store. Call it after the write's transaction commits and before answering. Never throws.
+   */
+  async invalidate(namespaces: readonly string[]): Promise<void> {
+    const unique = [...new Set(namespaces)];
+    if (!unique.length) return;
+    this.counters.invalidations++;
+    if (this.state !== 'up') {
+      this.remember(unique);
+      return;
+    }
+    try {
+      await this.bounded(this.store.bump(unique, this.versionTtlSeconds));
+    } catch (error) {
+      this.remember(unique);
+      this.fail(error);
+    }
+  }
+
+  health(): CacheHealth {
+    return {
+      backend: this.store.kind,
+      state: this.state,
+      ...(this.state === 'bypass'
+        ? { since: this.since.toISOString(), ...(this.lastError ? { lastError: this.lastError } : {}) }
+        : {}),
+      pendingInvalidations: this.pendingOverflow ? this.maxPending : this.pending.size,
+    };
+  }
+
+  /** Counters since start, for `/metrics`. */
+  stats(): CacheStats {
+    return { ...this.counters };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.probeTimer);
+    await this.probing;
+    await this.store.close();
+  }
+
+  private async bypass(compute: () => Promise<string>) {
+    this.counters.bypasses++;
+    return { body: await compute(), outcome: 'BYPASS' as const };
+  }
+
+  private async computeAndStore(entry: string, compute: () => Promise<string>): Promise<string> {
+    const body = await compute();
+    if (this.state === 'up') {
+      try {
+        await this.bounded(this.store.set(entry, body, this.ttlSeconds));
+      } catch (error) {
+        this.fail(error);
+      }
+    }
+    return body;
+  }
+
+  private bounded<T>(operation: Promise<T>): Promise<T> {
+    if (!this.store.remote) return operation;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new CacheTimeoutError(`no answer within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
+    });
+    // A late rejection of the abandoned operation must not surface as unhandled.
+    operation.catch(() => {});
+    return Promise.race([operation, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  private remember(namespaces: readonly string[]): void {
+    if (this.pendingOverflow) return;
+    for (const namespace of namespaces) this.pending.add(namespace);
+    if (this.pending.size > this.maxPending) {
+      this.pendingOverflow = true;
+      this.pending.clear();
+    }
+  }
+
+  private fail(error: unknown): void {
+    this.counters.errors++;
+    if (this.state === 'bypass') return;
+    this.state = 'bypass';
+    this.since = new Date();
+    this.lastError = error instanceof Error ? error.message : String(error);
+    // Only the switch is logged: once per outage, not once per request.
+    this.log?.warn(
+      { backend: this.store.kind, error: this.lastError },
+      'cache unavailable: answering from the database until it is back',
+    );
+    this.startProbing();
+  }
+
+  private startProbing(): void {
+    if (this.probeTimer || this.closed) return;
+    this.probeTimer = setInterval(() => void this.probe(), this.probeIntervalMs);
+    this.probeTimer.unref();
+    void this.probe();
+  }
+
+  /** Back to `up` only once the store answers and every missed invalidation has been written. */
+  private probe(): Promise<void> {
+    if (this.state === 'up' || this.closed) return Promise.resolve();
+    this.probing ??= (async () => {
+      try {
+        await this.bounded(this.store.ping());
+        while (this.pendingOverflow || this.pending.size) {
+          const namespaces = this.pendingOverflow ? [EVERYTHING] : [...this.pending];
+          const overflow = this.pendingOverflow;
+          this.pending.clear();
+          this.pendingOverflow = false;
+          try {
+            await this.bounded(this.store.bump(namespaces, this.versionTtlSeconds));
+          } catch (error) {
+            if (overflow) this.pendingOverflow = true;
+            else this.remember(namespaces);
+            throw error;
+          }
+        }
+        this.state = 'up';
+        this.lastError = undefined;
+        clearInterval(this.probeTimer);
+        this.probeTimer = undefined;
+        if (this.everUp) this.log?.info({ backend: this.store.kind }, 'cache available again');
+        this.everUp = true;
+      } catch (error) {
+        this.lastError = error instanceof Error ? error.message : String(error);
+      } finally {
+        this.probing = undefined;
+      }
+    })();
+    return this.probing;
+  }
+}
+
+/**
+ * Where an entry lives: readable route first (for redis-cli), then a hash of the full request key
+ * and the namespace versions it was built on. Bounded length whatever the query string.
+ */
+function entryKey(key: string, versions: readonly (string | null)[]): string {
+  const label = (key.split('?')[0] ?? '').slice(0, 100);
+  const digest = createHash('sha256')
+    .update(key)
+    .update('\0')
+    .update(versions.map((version) => version ?? '-').join(','))
+    .digest('base64url')
+    .slice(0, 32);
+  return `${label}@${digest}`;
+}
