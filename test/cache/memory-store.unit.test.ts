@@ -1,0 +1,75 @@
+import { describe, expect, it, vi } from 'vitest';
+import { createMemoryStore } from '../../src/cache/memory-store.js';
+import { ResponseCache } from '../../src/cache/response-cache.js';
+
+describe('memory store', () => {
+  it('keeps at most CACHE_MAX_ENTRIES entries, dropping the least recently used', async () => {
+    const store = createMemoryStore(2);
+    await store.set('a', '1', 60);
+    await store.set('b', '2', 60);
+    await store.get('a');
+    await store.set('c', '3', 60);
+    expect(await store.get('a')).toBe('1');
+    expect(await store.get('b')).toBeUndefined();
+    expect(await store.get('c')).toBe('3');
+  });
+
+  it('never reuses a version token, and drops every entry when a token is pushed out', async () => {
+    const store = createMemoryStore(2);
+    await store.bump(['x'], 60);
+    const [first] = await store.versions(['x']);
+    await store.bump(['x'], 60);
+    const [second] = await store.versions(['x']);
+    expect(first).toEqual(expect.any(String));
+    expect(second).not.toBe(first);
+
+    await store.set('entry', 'body', 60);
+    await store.bump(['y', 'z'], 60); // three namespaces for two slots: x is pushed out
+    expect(await store.versions(['x'])).toEqual([null]);
+    expect(await store.get('entry')).toBeUndefined();
+  });
+});
+
+describe('ResponseCache on the memory store', () => {
+  it('serves what it stored until a namespace it depends on is invalidated', async () => {
+    const cache = new ResponseCache(createMemoryStore(100), { ttlSeconds: 60, timeoutMs: 50 });
+    expect(await cache.whenUp(1000)).toBe(true);
+    let computed = 0;
+    const compute = async () => String(++computed);
+    expect(await cache.fetch('k', ['a', 'b'], compute)).toEqual({ body: '1', outcome: 'MISS' });
+    expect(await cache.fetch('k', ['a', 'b'], compute)).toEqual({ body: '1', outcome: 'HIT' });
+    await cache.invalidate(['c']);
+    expect((await cache.fetch('k', ['a', 'b'], compute)).outcome).toBe('HIT');
+    await cache.invalidate(['b']);
+    expect(await cache.fetch('k', ['a', 'b'], compute)).toEqual({ body: '2', outcome: 'MISS' });
+    expect(cache.stats()).toMatchObject({ hits: 2, misses: 2, bypasses: 0, invalidations: 2 });
+    await cache.close();
+  });
+
+  it('shares one compute between concurrent misses and lets a failed compute fail them all, uncached', async () => {
+    const cache = new ResponseCache(createMemoryStore(100), { ttlSeconds: 60, timeoutMs: 50 });
+    await cache.whenUp(1000);
+    let computed = 0;
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const compute = async () => {
+      computed++;
+      await gate;
+      return 'body';
+    };
+    const all = Promise.all([1, 2, 3].map(() => cache.fetch('same', ['n'], compute)));
+    // All three have found the entry missing before the one compute may finish.
+    await vi.waitFor(() => expect(cache.stats().misses).toBe(3));
+    release();
+    expect((await all).map((r) => r.body)).toEqual(['body', 'body', 'body']);
+    expect(computed).toBe(1);
+    expect(cache.stats().hits).toBe(0);
+
+    const failing = () => Promise.reject(new Error('database down'));
+    await expect(cache.fetch('broken', ['n'], failing)).rejects.toThrow('database down');
+    expect((await cache.fetch('broken', ['n'], async () => 'ok')).outcome).toBe('MISS');
+    await cache.close();
+  });
+});
