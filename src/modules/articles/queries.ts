@@ -153,6 +153,23 @@ function filterCondition(filter: ArticleFilter, viewerId: number | null): SQL | 
   );
 }
 
+/** The page query of a list or feed, unexecuted (docs/QUERIES.md and a test EXPLAIN it). */
+export function articlePageQuery(db: Queryable, filter: ArticleFilter, viewerId: number | null = null) {
+  return db
+    .select(summaryColumns)
+    .from(articles)
+    .innerJoin(users, eq(users.id, articles.authorId))
+    .where(filterCondition(filter, viewerId))
+    .orderBy(desc(articles.createdAt), desc(articles.id))
+    .limit(filter.limit)
+    .offset(filter.offset);
+}
+
+/** The count query of a list or feed, unexecuted. */
+export function articleCountQuery(db: Queryable, filter: ArticleFilter, viewerId: number | null = null) {
+  return db.select({ count: count() }).from(articles).where(filterCondition(filter, viewerId));
+}
+
 /**
  * One page of articles, newest first, and the total count: two queries whatever the page size
  * (author and tags come in the same row). `viewerId` only feeds the visibility predicate.
@@ -162,19 +179,11 @@ export async function listArticles(
   filter: ArticleFilter,
   viewerId: number | null = null,
 ): Promise<ArticlePage> {
-  const where = filterCondition(filter, viewerId);
   const [rows, [total]] = await Promise.all([
-    db
-      .select(summaryColumns)
-      .from(articles)
-      .innerJoin(users, eq(users.id, articles.authorId))
-      .where(where)
-      .orderBy(desc(articles.createdAt), desc(articles.id))
-      .limit(filter.limit)
-      .offset(filter.offset),
-    db.select({ count: count() }).from(articles).where(where),
+    articlePageQuery(db, filter, viewerId),
+    articleCountQuery(db, filter, viewerId),
   ]);
-  return { articles: rows.map((row) => toView(row)), articlesCount: total?.count ?? 0 };
+  return { articles: rows.map(toView), articlesCount: total?.count ?? 0 };
 }
 
 async function findOne(db: Queryable, condition: SQL, viewerId: number | null): Promise<FullArticleView> {

@@ -1,0 +1,101 @@
+import { type SQL, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type ArticleFilter,
+  articleCountQuery,
+  articlePageQuery,
+} from '../../../src/modules/articles/queries.js';
+import { createTestApp, type TestApp } from '../../support/app.js';
+import { insertUser, type TestUser } from '../../support/users.js';
+
+/**
+ * The plans behind "fast on 100k articles" (docs/QUERIES.md): on a seeded database, neither the
+ * page nor the count query of the feed or of any filter reads a whole table.
+ */
+
+let t: TestApp;
+let viewer: TestUser;
+
+beforeAll(async () => {
+  t = await createTestApp();
+  viewer = await insertUser(t, { username: 'viewer' });
+  const db = t.deps.database.db;
+  await db.execute(sql`insert into users (username, email, password_hash)
+    select 'seed_' || g, 'seed_' || g || '@example.com', 'x' from generate_series(1, 1000) g`);
+  await db.execute(sql`insert into articles (slug, title, description, body, author_id, created_at, updated_at)
+    select 'seed-' || g, 'Seed ' || g, 'description', 'body', first.id + g % 1000,
+           now() - g * interval '1 minute', now() - g * interval '1 minute'
+    from generate_series(1, 100000) g, (select min(id) as id from users where username like 'seed\\_%') first`);
+  await db.execute(sql`insert into tags (name) select 'tag' || g from generate_series(0, 199) g`);
+  await db.execute(sql`insert into article_tags (article_id, tag_id)
+    select a.id, t.id from articles a join tags t on t.name = 'tag' || (a.id % 200)`);
+  await db.execute(sql`insert into article_tags (article_id, tag_id)
+    select a.id, t.id from articles a join tags t on t.name = 'tag' || ((a.id * 7 + 3) % 200)
+    on conflict do nothing`);
+  // Realistic neighbours: every seed user favorites 100 articles and follows 50 users.
+  await db.execute(sql`insert into favorites (user_id, article_id)
+    select u.id, a.first + (u.id * 997 + k * 1009) % 100000
+    from users u, generate_series(1, 100) k, (select min(id) as first from articles) a
+    where u.username like 'seed\\_%' on conflict do nothing`);
+  await db.execute(sql`insert into follows (follower_id, following_id)
+    select u.id, f.first + (u.id * 31 + k * 19) % 1000
+    from users u, generate_series(1, 50) k, (select min(id) as first from users where username like 'seed\\_%') f
+    where u.username like 'seed\\_%' and u.id <> f.first + (u.id * 31 + k * 19) % 1000 on conflict do nothing`);
+  // The viewer favorites 500 articles and follows 50 authors spread over the id range.
+  await db.execute(sql`insert into favorites (user_id, article_id)
+    select ${viewer.id}, id from articles where id % 200 = 0`);
+  await db.execute(sql`insert into follows (follower_id, following_id)
+    select ${viewer.id}, id from users where username like 'seed\\_%' and id % 20 = 0`);
+  await db.execute(sql`vacuum analyze`);
+}, 180_000);
+afterAll(() => t.close());
+
+async function explain(query: { getSQL(): SQL }): Promise<string> {
+  // PRINT_PLANS=analyze prints measured plans (how docs/QUERIES.md was made).
+  const verb = process.env.PRINT_PLANS === 'analyze' ? sql`explain (analyze, buffers)` : sql`explain`;
+  const result = await t.deps.database.db.execute(sql`${verb} ${query.getSQL()}`);
+  const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Record<
+    string,
+    string
+  >[];
+  return rows.map((row) => Object.values(row)[0]).join('\n');
+}
+
+const FULL_SCANS = /Seq Scan on (articles|article_tags|favorites|follows|comments)\b/;
+
+describe('query plans on 100k articles', () => {
+  const cases: [string, (viewerId: number) => ArticleFilter][] = [
+    ['feed', (viewerId) => ({ followedBy: viewerId, limit: 20, offset: 0 })],
+    ['tag', () => ({ tag: 'tag42', limit: 20, offset: 0 })],
+    ['author', () => ({ author: 'seed_7', limit: 20, offset: 0 })],
+    ['favorited', () => ({ favorited: 'viewer', limit: 20, offset: 0 })],
+    ['tag + author', () => ({ tag: 'tag7', author: 'seed_7', limit: 20, offset: 0 })],
+  ];
+
+  it.each(cases)('%s: page and count use indexes, no full scan', async (_, makeFilter) => {
+    const filter = makeFilter(viewer.id);
+    const db = t.deps.database.db;
+    const page = await explain(articlePageQuery(db, filter, viewer.id));
+    const total = await explain(articleCountQuery(db, filter, viewer.id));
+    expect(page).not.toMatch(FULL_SCANS);
+    expect(total).not.toMatch(FULL_SCANS);
+    if (process.env.PRINT_PLANS) console.log(`--- ${_} page\n${page}\n--- ${_} count\n${total}`);
+  });
+
+  it('serves the unfiltered list newest first straight from articles_created_at_idx', async () => {
+    const filter = { limit: 20, offset: 0 };
+    const page = await explain(articlePageQuery(t.deps.database.db, filter, null));
+    expect(page).toMatch(/Index Scan Backward using articles_created_at_idx/);
+    expect(page).not.toMatch(/Sort Key: articles\.created_at/);
+    // Counting everything reads everything; the count is the only full pass (index-only when vacuumed).
+    const total = await explain(articleCountQuery(t.deps.database.db, filter, null));
+    if (process.env.PRINT_PLANS) console.log(`--- none page\n${page}\n--- none count\n${total}`);
+  });
+
+  it('serves the feed through the follows and articles indexes', async () => {
+    const plan = await explain(
+      articlePageQuery(t.deps.database.db, cases[0]?.[1](viewer.id) as ArticleFilter, viewer.id),
+    );
+    expect(plan).toMatch(/follows_pkey|articles_author_created_at_idx|articles_created_at_idx/);
+  });
+});
