@@ -1,6 +1,7 @@
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createDeps } from './deps.js';
+import { ensureAdminAccount } from './modules/users/service.js';
 
 /** Entry point: config → deps → migrations → app → listen, and a graceful shutdown. */
 async function main(): Promise<void> {
@@ -8,6 +9,13 @@ async function main(): Promise<void> {
   const deps = await createDeps(config);
   if (config.migrateOnStart) await deps.database.migrate();
   const app = await buildApp(deps);
+  if (config.adminEmail && config.adminPassword) {
+    const outcome = await ensureAdminAccount(deps.database.db, {
+      email: config.adminEmail,
+      password: config.adminPassword,
+    });
+    app.log.info({ outcome }, 'admin account ensured (ADMIN_EMAIL)');
+  }
 
   let closing = false;
   const shutdown = async (signal: string) => {

@@ -4,6 +4,7 @@ import { HttpError } from '../../errors.js';
 import { requireViewer } from '../../plugins/auth.js';
 import { problemResponses } from '../../plugins/errors.js';
 import type { AccessTokenSigner } from '../auth/access-token.js';
+import { preparePasswordHashing } from './passwords.js';
 import { LoginBody, NewUserBody, UpdateUserBody, UserResponse } from './schemas.js';
 import { getUser, registerUser, type UserRecord, updateUser, verifyCredentials } from './service.js';
 
@@ -42,6 +43,9 @@ async function userView(user: UserRecord, accessTokens: AccessTokenSigner) {
 type WithUser = { body: { user: { email?: string } } };
 
 export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { db, accessTokens }) => {
+  // The dummy hash for unknown-account logins is made before the first request, not during it.
+  app.addHook('onReady', preparePasswordHashing);
+
   const accountOfBody = (request: { body: unknown }) => (request as WithUser).body.user.email;
 
   app.post(
