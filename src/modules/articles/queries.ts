@@ -196,16 +196,23 @@ async function findOne(db: Queryable, condition: SQL, viewerId: number | null): 
   return { ...toView(row), body: row.body };
 }
 
-/** The id of the visible article with this slug (for its comments, favorites…); 404 otherwise. */
+/**
+ * The id of the visible article with this slug (for its comments, favorites…); 404 otherwise.
+ * `lock` (inside a transaction that adds a comment or favorite) holds FOR KEY SHARE until commit, so
+ * a concurrent delete of the article waits instead of failing the insert on its foreign key.
+ */
 export async function findVisibleArticleId(
   db: Queryable,
   slug: string,
   viewerId: number | null,
+  { lock = false }: { lock?: boolean } = {},
 ): Promise<number> {
-  const [article] = await db
+  const query = db
     .select({ id: articles.id })
     .from(articles)
-    .where(and(eq(articles.slug, slug), visibleTo(viewerId)));
+    .where(and(eq(articles.slug, slug), visibleTo(viewerId)))
+    .$dynamic();
+  const [article] = await (lock ? query.for('key share') : query);
   if (!article) throw new NotFoundError('Article');
   return article.id;
 }

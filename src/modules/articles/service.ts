@@ -171,7 +171,7 @@ export async function favoriteArticle(
   slug: string,
 ): Promise<FullArticleView> {
   return db.transaction(async (tx) => {
-    const articleId = await findVisibleArticleId(tx, slug, viewerId);
+    const articleId = await findVisibleArticleId(tx, slug, viewerId, { lock: true });
     const inserted = await tx
       .insert(favorites)
       .values({ userId: viewerId, articleId })
@@ -194,7 +194,7 @@ export async function unfavoriteArticle(
   slug: string,
 ): Promise<FullArticleView> {
   return db.transaction(async (tx) => {
-    const articleId = await findVisibleArticleId(tx, slug, viewerId);
+    const articleId = await findVisibleArticleId(tx, slug, viewerId, { lock: true });
     const deleted = await tx
       .delete(favorites)
       .where(and(eq(favorites.userId, viewerId), eq(favorites.articleId, articleId)))

@@ -61,7 +61,7 @@ export async function addComment(
 ): Promise<CommentView> {
   if (body.trim() === '') throw new ValidationError({ body: ["can't be blank"] });
   return db.transaction(async (tx) => {
-    const articleId = await findVisibleArticleId(tx, slug, viewerId);
+    const articleId = await findVisibleArticleId(tx, slug, viewerId, { lock: true });
     const [inserted] = await tx
       .insert(comments)
       .values({ articleId, authorId: viewerId, body })
@@ -76,7 +76,7 @@ export async function addComment(
 /** 404 when the comment is absent or belongs to another article; 403 unless it is the viewer's. */
 export async function deleteComment(db: Database, viewerId: number, slug: string, id: number): Promise<void> {
   await db.transaction(async (tx) => {
-    const articleId = await findVisibleArticleId(tx, slug, viewerId);
+    const articleId = await findVisibleArticleId(tx, slug, viewerId, { lock: true });
     const [comment] = await tx
       .select({ authorId: comments.authorId })
       .from(comments)

@@ -83,6 +83,28 @@ describe('favorite and unfavorite', () => {
     expect(res.json().article.favoritesCount).toBe(5);
   });
 
+  it('never fails with 500 when the article is deleted while others favorite and comment on it', async () => {
+    for (let round = 0; round < 3; round++) {
+      const article = await postArticle(t, ann);
+      const results = await Promise.all([
+        favorite('POST', article.slug, bob.headers),
+        t.app.inject({
+          method: 'POST',
+          url: `/api/articles/${article.slug}/comments`,
+          headers: bob.headers,
+          payload: { comment: { body: 'racing' } },
+        }),
+        t.app.inject({ method: 'DELETE', url: `/api/articles/${article.slug}`, headers: ann.headers }),
+        favorite('POST', article.slug, ann.headers),
+      ]);
+      const statuses = results.map((res) => res.statusCode);
+      expect(statuses[2]).toBe(204);
+      for (const status of [statuses[0], statuses[1], statuses[3]]) expect([200, 404]).toContain(status);
+      const gone = await t.app.inject({ method: 'GET', url: `/api/articles/${article.slug}` });
+      expect(gone.statusCode).toBe(404);
+    }
+  });
+
   it('answers 404 for a missing article and 401 without a token', async () => {
     const article = await postArticle(t, ann);
     for (const method of ['POST', 'DELETE'] as const) {
