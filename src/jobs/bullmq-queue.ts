@@ -1,0 +1,121 @@
+import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { createRedis } from '../redis.js';
+import { BACKOFF_JITTER } from './backoff.js';
+import type { AddOptions, AttemptRunner, JobQueue, QueueCounts } from './queue.js';
+import { KEEP_COMPLETED, KEEP_FAILED } from './queue.js';
+import type { JobEnvelope } from './runner.js';
+
+export const QUEUE_NAME = 'jobs';
+
+export interface BullmqQueueOptions {
+  redisUrl: string;
+  prefix: string;
+  backoffMs: number;
+  lockMs: number;
+  log: Logger;
+}
+
+/**
+ * The production queue. API processes only add jobs; `npm run worker` processes run them.
+ * Follows BullMQ's "going to production": a fail-fast connection for adding (a request must not
+ * hang while Redis is down — the outbox keeps the work), a blocking one with
+ * `maxRetriesPerRequest: null` for the worker, an `error` listener on everything, finished jobs
+ * trimmed by age and count, UnrecoverableError for permanent failures.
+ */
+export class BullmqQueue implements JobQueue {
+  readonly kind = 'bullmq';
+  readonly queue: Queue<JobEnvelope>;
+  private readonly producer: Redis;
+  private worker: Worker<JobEnvelope> | undefined;
+  private workerConnection: Redis | undefined;
+
+  constructor(private readonly options: BullmqQueueOptions) {
+    this.producer = createRedis(options.redisUrl, 'conduit-queue');
+    this.producer.on('error', () => {});
+    this.queue = new Queue<JobEnvelope>(QUEUE_NAME, {
+      connection: this.producer,
+      prefix: options.prefix,
+      defaultJobOptions: {
+        backoff: { type: 'exponential', delay: options.backoffMs, jitter: BACKOFF_JITTER },
+        removeOnComplete: KEEP_COMPLETED,
+        removeOnFail: KEEP_FAILED,
+      },
+    });
+    this.queue.on('error', (error) => options.log.warn({ error: error.message }, 'job queue error'));
+  }
+
+  async add(name: string, envelope: JobEnvelope, { jobId, delayMs, attempts }: AddOptions): Promise<void> {
+    // An id the queue still holds makes this a no-op: enqueuing an outbox row twice runs it once.
+    await this.queue.add(name, envelope, { jobId, delay: delayMs, attempts });
+  }
+
+  async schedule(id: string, name: string, envelope: JobEnvelope, everyMs: number, attempts: number) {
+    await this.queue.upsertJobScheduler(id, { every: everyMs }, { name, data: envelope, opts: { attempts } });
+  }
+
+  async process(run: AttemptRunner, concurrency: number): Promise<void> {
+    this.workerConnection = createRedis(this.options.redisUrl, 'conduit-worker', 'blocking');
+    this.workerConnection.on('error', () => {});
+    const worker = new Worker<JobEnvelope>(
+      QUEUE_NAME,
+      async (job: Job<JobEnvelope>) => {
+        const result = await run(job.data, {
+          jobId: job.id ?? 'unknown',
+          name: job.name,
+          attempt: job.attemptsMade + 1,
+          maxAttempts: job.opts.attempts ?? 1,
+        });
+        if (result.outcome === 'retry') throw result.error;
+        if (result.outcome === 'failed') throw new UnrecoverableError(result.error?.message ?? 'failed');
+      },
+      {
+        connection: this.workerConnection,
+        prefix: this.options.prefix,
+        concurrency,
+        // A worker killed mid-job stops renewing its lock; after lockMs another worker (or this
+        // one restarted) finds the job stalled and runs it again.
+        lockDuration: this.options.lockMs,
+        stalledInterval: this.options.lockMs,
+        maxStalledCount: 1,
+      },
+    );
+    worker.on('error', (error) => this.options.log.warn({ error: error.message }, 'job worker error'));
+    this.worker = worker;
+    await worker.waitUntilReady();
+  }
+
+  async counts(): Promise<QueueCounts> {
+    const c = await this.queue.getJobCounts(
+      'waiting',
+      'prioritized',
+      'active',
+      'delayed',
+      'completed',
+      'failed',
+    );
+    return {
+      waiting: (c.waiting ?? 0) + (c.prioritized ?? 0),
+      active: c.active ?? 0,
+      delayed: c.delayed ?? 0,
+      completed: c.completed ?? 0,
+      failed: c.failed ?? 0,
+    };
+  }
+
+  /** Redis must never evict BullMQ's keys; a cache-style policy silently loses jobs. */
+  async evictionPolicy(): Promise<string | undefined> {
+    const info = await this.producer.info('memory');
+    return /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
+  }
+
+  async close(): Promise<void> {
+    // worker.close() waits for the running jobs to finish.
+    await this.worker?.close();
+    await this.queue.close();
+    for (const connection of [this.workerConnection, this.producer]) {
+      await connection?.quit().catch(() => connection.disconnect());
+    }
+  }
+}

@@ -1,0 +1,33 @@
+import { inArray, lt, or, sql } from 'drizzle-orm';
+import { refreshTokens } from '../../db/schema.js';
+import { defineJob } from '../definition.js';
+
+/** Small batches keep each DELETE short, so token refreshes never wait on this job. */
+const BATCH = 5000;
+
+/**
+ * Deletes refresh tokens that expired, or were revoked, more than `retentionDays` ago. Rotated
+ * tokens stay until they expire: presenting one again is how reuse (theft) is detected.
+ * Idempotent by nature: a second run finds nothing more to delete.
+ */
+export const purgeRefreshTokensJob = defineJob({
+  name: 'maintenance.purge-refresh-tokens',
+  async handle({ retentionDays }, { db, log }) {
+    const cutoff = sql`now() - make_interval(days => ${retentionDays})`;
+    let deleted = 0;
+    for (;;) {
+      const batch = db
+        .select({ id: refreshTokens.id })
+        .from(refreshTokens)
+        .where(or(lt(refreshTokens.expiresAt, cutoff), lt(refreshTokens.revokedAt, cutoff)))
+        .limit(BATCH);
+      const rows = await db
+        .delete(refreshTokens)
+        .where(inArray(refreshTokens.id, batch))
+        .returning({ id: refreshTokens.id });
+      deleted += rows.length;
+      if (rows.length < BATCH) break;
+    }
+    log.info({ deleted, retentionDays }, 'purged refresh tokens');
+  },
+});

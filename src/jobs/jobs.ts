@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import { type Logger, pino } from 'pino';
+import { Value } from 'typebox/value';
+import type { Config } from '../config.js';
+import type { Database } from '../db/client.js';
+import { BullmqQueue } from './bullmq-queue.js';
+import type { EnqueueOptions, JobDefinition, JobEnqueuer } from './definition.js';
+import { InProcessQueue } from './in-process-queue.js';
+import { markEnqueued, type OutboxRow, pendingRows, rowsToSweep } from './outbox.js';
+import { isJobName, type JobName, type JobPayload, jobPayloadSchemas } from './payloads.js';
+import type { JobQueue, QueueCounts } from './queue.js';
+import { buildRegistry, jobDefinitions } from './registry.js';
+import { runAttempt } from './runner.js';
+
+/** Refresh tokens are kept this long after they expire or are revoked (audits, support). */
+const REFRESH_TOKEN_RETENTION_DAYS = 7;
+const DAY_MS = 24 * 3600_000;
+
+/** `deps.jobs`: what the rest of the system uses to start background work. */
+export interface Jobs extends JobEnqueuer {
+  readonly mode: 'bullmq' | 'in-process';
+  /** The BullMQ adapter (for Bull Board), when REDIS_URL is set. */
+  readonly bullmq: BullmqQueue | undefined;
+  /** Runs jobs in this process and (re)defines the recurring ones. Idempotent. */
+  startProcessing(): Promise<void>;
+  counts(): Promise<QueueCounts>;
+  close(): Promise<void>;
+}
+
+export interface CreateJobsOptions {
+  config: Config;
+  db: Database;
+  log?: Logger;
+  /** The handlers (default: all of ./registry.ts); checked: exactly one per job name. */
+  definitions?: readonly JobDefinition[];
+}
+
+export function createJobsLogger(config: Config): Logger {
+  return pino({
+    name: 'jobs',
+    level: config.logLevel,
+    ...(config.nodeEnv === 'development'
+      ? {
+          transport: {
+            target: 'pino-pretty',
+            options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' },
+          },
+        }
+      : {}),
+  });
+}
+
+export function createJobs({
+  config,
+  db,
+  log = createJobsLogger(config),
+  definitions = jobDefinitions,
+}: CreateJobsOptions): Jobs {
+  // Fails start-up (API and worker alike) unless every job name has exactly one handler.
+  const handlers = buildRegistry(definitions);
+  const settings = config.jobs;
+  const bullmq = config.redisUrl
+    ? new BullmqQueue({
+        redisUrl: config.redisUrl,
+        prefix: settings.queuePrefix,
+        backoffMs: settings.backoffMs,
+        lockMs: settings.lockMs,
+        log,
+      })
+    : undefined;
+  const queue: JobQueue = bullmq ?? new InProcessQueue(settings.backoffMs);
+  let processing = false;
+
+  const attemptsOf = (name: JobName) => handlers.get(name)?.attempts ?? settings.attempts;
+
+  async function enqueueRows(rows: readonly OutboxRow[]): Promise<number> {
+    const enqueued: string[] = [];
+    for (const row of rows) {
+      if (!isJobName(row.name)) {
+        log.error({ outboxId: row.id, job: row.name }, 'outbox row names an unknown job; left as is');
+        continue;
+      }
+      await queue.add(
+        row.name,
+        { payload: row.payload, outboxId: row.id },
+        {
+          jobId: row.id,
+          delayMs: Math.max(0, row.runAt.getTime() - Date.now()),
+          attempts: attemptsOf(row.name),
+        },
+      );
+      enqueued.push(row.id);
+    }
+    await markEnqueued(db, enqueued);
+    return enqueued.length;
+  }
+
+  const jobs: Jobs = {
+    mode: queue.kind,
+    bullmq,
+
+    async enqueue<N extends JobName>(name: N, payload: JobPayload<N>, options: EnqueueOptions = {}) {
+      if (!Value.Check(jobPayloadSchemas[name], payload)) {
+        throw new TypeError(`enqueue: payload of ${name} does not match its schema`);
+      }
+      const jobId = options.jobId ?? randomUUID();
+      const delayMs = options.runAt ? Math.max(0, options.runAt.getTime() - Date.now()) : 0;
+      await queue.add(name, { payload }, { jobId, delayMs, attempts: attemptsOf(name) });
+      return jobId;
+    },
+
+    async flush(outboxIds) {
+      try {
+        await enqueueRows(await pendingRows(db, outboxIds));
+      } catch (error) {
+        // The change is committed and its work recorded: the sweep enqueues it once Redis is back.
+        log.warn(
+          { outboxIds, error: error instanceof Error ? error.message : String(error) },
+          'enqueue after commit failed; the outbox sweep will retry',
+        );
+      }
+    },
+
+    async sweepOutbox() {
+      return enqueueRows(await rowsToSweep(db));
+    },
+
+    async startProcessing() {
+      if (processing) return;
+      processing = true;
+      await queue.process(
+        (envelope, meta) => runAttempt({ registry: handlers, db, config, log, jobs }, envelope, meta),
+        settings.concurrency,
+      );
+      const every = [
+        {
+          id: 'outbox-sweep',
+          name: 'system.outbox-sweep' as const,
+          payload: {},
+          everyMs: settings.outboxSweepSeconds * 1000,
+        },
+        {
+          id: 'purge-refresh-tokens',
+          name: 'maintenance.purge-refresh-tokens' as const,
+          payload: { retentionDays: REFRESH_TOKEN_RETENTION_DAYS },
+          everyMs: DAY_MS,
+        },
+      ];
+      for (const { id, name, payload, everyMs } of every) {
+        await queue.schedule(id, name, { payload }, everyMs, attemptsOf(name));
+      }
+      // Work recorded before this process started (a crash, a lost enqueue) runs now, not in a
+      // minute. The in-process runner's memory died with the last process: what it had enqueued
+      // is lost too, however recent.
+      await enqueueRows(await rowsToSweep(db, queue.kind === 'in-process')).catch((error: unknown) => {
+        log.warn(
+          { error: error instanceof Error ? error.message : String(error) },
+          'start-up outbox sweep failed',
+        );
+      });
+    },
+
+    counts: () => queue.counts(),
+    close: () => queue.close(),
+  };
+  return jobs;
+}

@@ -1,0 +1,138 @@
+import { and, asc, eq, inArray, lt, ne, or, sql } from 'drizzle-orm';
+import { Value } from 'typebox/value';
+import type { Database, Transaction } from '../db/client.js';
+import { jobOutbox } from '../db/schema.js';
+import { type JobName, type JobPayload, jobPayloadSchemas } from './payloads.js';
+
+/** Rows the sweep hands to the queue per run; the next run takes the rest. */
+const SWEEP_BATCH = 500;
+/** An `enqueued` row not done after this long may have lost its job (Redis lost data): re-enqueue. */
+export const OUTBOX_STALE_MS = 15 * 60_000;
+
+export interface RecordJobOptions {
+  /** Run no earlier than this (scheduled publishing). */
+  runAt?: Date;
+  /** Recording the same key again keeps the first row (and returns its id). */
+  dedupeKey?: string;
+}
+
+export interface OutboxRow {
+  id: string;
+  name: string;
+  payload: Record<string, unknown>;
+  runAt: Date;
+}
+
+/**
+ * Records work in the caller's transaction, so it exists exactly when the change does.
+ * After the commit, hand the ids to `deps.jobs.flush(ids)`; if that enqueue is lost, the
+ * outbox sweep enqueues the row within OUTBOX_SWEEP_INTERVAL.
+ */
+export async function recordJob<N extends JobName>(
+  tx: Transaction | Database,
+  name: N,
+  payload: JobPayload<N>,
+  options: RecordJobOptions = {},
+): Promise<string> {
+  if (!Value.Check(jobPayloadSchemas[name], payload)) {
+    throw new TypeError(`recordJob: payload of ${name} does not match its schema`);
+  }
+  const [row] = await tx
+    .insert(jobOutbox)
+    .values({
+      name,
+      payload: payload as Record<string, unknown>,
+      dedupeKey: options.dedupeKey ?? null,
+      ...(options.runAt ? { runAt: options.runAt } : {}),
+    })
+    .onConflictDoNothing({ target: jobOutbox.dedupeKey })
+    .returning({ id: jobOutbox.id });
+  if (row) return row.id;
+  const [existing] = await tx
+    .select({ id: jobOutbox.id })
+    .from(jobOutbox)
+    .where(eq(jobOutbox.dedupeKey, options.dedupeKey ?? ''));
+  if (!existing) throw new Error(`recordJob: no row for dedupe key of ${name}`);
+  return existing.id;
+}
+
+const rowColumns = {
+  id: jobOutbox.id,
+  name: jobOutbox.name,
+  payload: jobOutbox.payload,
+  runAt: jobOutbox.runAt,
+};
+
+export function pendingRows(db: Database, ids: readonly string[]): Promise<OutboxRow[]> {
+  if (ids.length === 0) return Promise.resolve([]);
+  return db
+    .select(rowColumns)
+    .from(jobOutbox)
+    .where(and(inArray(jobOutbox.id, [...ids]), eq(jobOutbox.status, 'pending')));
+}
+
+/**
+ * Recorded but never enqueued, or enqueued long ago (run time included) and still not done.
+ * `everyEnqueued`: the in-process runner after a restart, whose queue died with the process.
+ */
+export function rowsToSweep(db: Database, everyEnqueued = false): Promise<OutboxRow[]> {
+  const staleBefore = new Date(Date.now() - OUTBOX_STALE_MS);
+  const lost = everyEnqueued
+    ? eq(jobOutbox.status, 'enqueued')
+    : and(
+        eq(jobOutbox.status, 'enqueued'),
+        lt(jobOutbox.enqueuedAt, staleBefore),
+        lt(jobOutbox.runAt, staleBefore),
+      );
+  return db
+    .select(rowColumns)
+    .from(jobOutbox)
+    .where(or(eq(jobOutbox.status, 'pending'), lost))
+    .orderBy(asc(jobOutbox.runAt))
+    .limit(SWEEP_BATCH);
+}
+
+export async function markEnqueued(db: Database, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  // A fast worker may already have marked the row done: never move it back.
+  await db
+    .update(jobOutbox)
+    .set({ status: 'enqueued', enqueuedAt: sql`now()` })
+    .where(
+      and(
+        inArray(jobOutbox.id, [...ids]),
+        or(eq(jobOutbox.status, 'pending'), eq(jobOutbox.status, 'enqueued')),
+      ),
+    );
+}
+
+/** Counts the attempt; false when the row is done (a replay after a crash) or gone (rolled back). */
+export async function beginAttempt(db: Database, id: string): Promise<boolean> {
+  const rows = await db
+    .update(jobOutbox)
+    .set({ attempts: sql`${jobOutbox.attempts} + 1` })
+    .where(and(eq(jobOutbox.id, id), ne(jobOutbox.status, 'done')))
+    .returning({ id: jobOutbox.id });
+  return rows.length > 0;
+}
+
+export async function markDone(db: Database, id: string): Promise<void> {
+  await db
+    .update(jobOutbox)
+    .set({ status: 'done', doneAt: sql`now()`, lastError: null })
+    .where(and(eq(jobOutbox.id, id), ne(jobOutbox.status, 'done')));
+}
+
+export async function markFailed(db: Database, id: string, error: string): Promise<void> {
+  await db
+    .update(jobOutbox)
+    .set({ status: 'failed', lastError: error.slice(0, 2000) })
+    .where(and(eq(jobOutbox.id, id), ne(jobOutbox.status, 'done')));
+}
+
+export async function recordError(db: Database, id: string, error: string): Promise<void> {
+  await db
+    .update(jobOutbox)
+    .set({ lastError: error.slice(0, 2000) })
+    .where(eq(jobOutbox.id, id));
+}

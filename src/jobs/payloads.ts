@@ -1,0 +1,45 @@
+import { type Static, Type } from 'typebox';
+
+/**
+ * Every job the system knows, with the schema of its payload. Payloads carry ids and small
+ * parameters only — never whole rows or secrets: a handler reads current state when it runs,
+ * and Redis (or a log line) never holds what it must not. A payload that does not match its
+ * schema fails the job at once (retrying cannot fix it).
+ *
+ * Adding a job: a name + schema here, and one handler file in ./handlers listed in ./registry.ts.
+ */
+export const jobPayloadSchemas = {
+  /** Deletes refresh tokens that expired or were revoked/rotated more than `retentionDays` ago. */
+  'maintenance.purge-refresh-tokens': Type.Object(
+    { retentionDays: Type.Integer({ minimum: 0, maximum: 3650 }) },
+    { additionalProperties: false },
+  ),
+  /** Enqueues outbox rows whose enqueue was lost (runs every OUTBOX_SWEEP_INTERVAL). */
+  'system.outbox-sweep': Type.Object({}, { additionalProperties: false }),
+  /**
+   * Diagnostics: proves the whole pipeline (retries, permanent failure, delays, crash recovery)
+   * without touching user data. Its one effect is an exclusively created marker file under
+   * DATA_DIR/job-probes, so running it again is harmless.
+   */
+  'system.probe': Type.Object(
+    {
+      key: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }),
+      /** Fail (transiently) this many first attempts. */
+      failAttempts: Type.Optional(Type.Integer({ minimum: 0, maximum: 50 })),
+      /** Fail permanently on the first attempt. */
+      permanent: Type.Optional(Type.Boolean()),
+      /** Work for this long before the effect (lets tests kill a worker mid-job). */
+      sleepMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000 })),
+    },
+    { additionalProperties: false },
+  ),
+};
+
+export type JobName = keyof typeof jobPayloadSchemas;
+export type JobPayload<N extends JobName> = Static<(typeof jobPayloadSchemas)[N]>;
+
+export const JOB_NAMES = Object.keys(jobPayloadSchemas) as JobName[];
+
+export function isJobName(name: string): name is JobName {
+  return Object.hasOwn(jobPayloadSchemas, name);
+}

@@ -1,0 +1,154 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobOutbox } from '../../src/db/schema.js';
+import { recordJob } from '../../src/jobs/outbox.js';
+import { createTestApp, type TestApp } from '../support/app.js';
+import { outboxRow, probeEffects, removeQueueKeys, settledRow, uniqueKey, waitFor } from './support.js';
+
+/** Short backoffs and a fast sweep, so the semantics are tested in seconds. */
+export const FAST_JOBS_ENV = {
+  JOB_ATTEMPTS: '3',
+  JOB_BACKOFF_MS: '200',
+  OUTBOX_SWEEP_INTERVAL: '1s',
+  JOB_LOCK_MS: '2000',
+};
+
+/**
+ * The contract both queue adapters fulfil. Each adapter's test file runs it against an app built
+ * with its env: jobs go in through the public API (recordJob + flush, enqueue) and are observed
+ * through their outbox rows and the probe job's effect file.
+ */
+export function queueContract(
+  adapter: 'in-process' | 'bullmq',
+  env: () => Record<string, string | undefined>,
+) {
+  describe(`job queue contract: ${adapter}`, () => {
+    let t: TestApp;
+    beforeAll(async () => {
+      t = await createTestApp({ ...FAST_JOBS_ENV, ...env() });
+    });
+    afterAll(async () => {
+      await t?.close();
+      if (adapter === 'bullmq') await removeQueueKeys(t.config.jobs.queuePrefix);
+    });
+
+    async function recordProbe(
+      payload: { failAttempts?: number; permanent?: boolean; sleepMs?: number } = {},
+      options: { runAt?: Date; dedupeKey?: string } = {},
+    ) {
+      const key = uniqueKey('probe');
+      const id = await t.deps.database.db.transaction((tx) =>
+        recordJob(tx, 'system.probe', { key, ...payload }, options),
+      );
+      return { key, id };
+    }
+
+    it('uses the expected adapter', () => {
+      expect(t.deps.jobs.mode).toBe(adapter);
+    });
+
+    it('runs a recorded job once it is flushed after commit, and marks its row done', async () => {
+      const { key, id } = await recordProbe();
+      await t.deps.jobs.flush([id]);
+      const row = await settledRow(t, id);
+      expect(row).toMatchObject({ status: 'done', attempts: 1, lastError: null });
+      expect(probeEffects(t.dataDir, key)).toEqual([id]);
+    });
+
+    it('retries a transient failure with exponential backoff until it succeeds', async () => {
+      const started = Date.now();
+      const { key, id } = await recordProbe({ failAttempts: 2 });
+      await t.deps.jobs.flush([id]);
+      const row = await settledRow(t, id);
+      expect(row).toMatchObject({ status: 'done', attempts: 3 });
+      expect(probeEffects(t.dataDir, key)).toHaveLength(1);
+      // Two retries waited at least 200·(1−½) + 400·(1−½) ms (jitter takes at most half off).
+      expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+    });
+
+    it('fails a job for good once its attempts are used up, keeping the last error', async () => {
+      const { key, id } = await recordProbe({ failAttempts: 10 });
+      await t.deps.jobs.flush([id]);
+      const row = await settledRow(t, id);
+      expect(row).toMatchObject({ status: 'failed', attempts: 3 });
+      expect(row.lastError).toMatch(/fail attempt 3/);
+      expect(probeEffects(t.dataDir, key)).toEqual([]);
+    });
+
+    it('fails a permanent error at once, without retries', async () => {
+      const { id } = await recordProbe({ permanent: true });
+      await t.deps.jobs.flush([id]);
+      const row = await settledRow(t, id);
+      expect(row).toMatchObject({ status: 'failed', attempts: 1 });
+      expect(row.lastError).toMatch(/PermanentJobError: probe asked to fail permanently/);
+      await waitFor('the failed count', async () => (await t.deps.jobs.counts()).failed > 0);
+    });
+
+    it('refuses to enqueue a payload that does not match its schema', async () => {
+      const id = await t.deps.jobs.enqueue('system.probe', { key: uniqueKey('ok') });
+      expect(id).toMatch(/^[0-9a-f-]{36}$/);
+      // Types cannot express the key pattern; the schema check at enqueue time does.
+      await expect(t.deps.jobs.enqueue('system.probe', { key: 'has spaces' })).rejects.toThrow(
+        /does not match its schema/,
+      );
+    });
+
+    it('fails a recorded job whose payload no longer matches its schema at once', async () => {
+      // E.g. recorded by an older release; retrying cannot fix it.
+      const [row] = await t.deps.database.db
+        .insert(jobOutbox)
+        .values({ name: 'system.probe', payload: { key: 'not a valid key' } })
+        .returning({ id: jobOutbox.id });
+      if (!row) throw new Error('no row');
+      await t.deps.jobs.flush([row.id]);
+      const settled = await settledRow(t, row.id);
+      expect(settled).toMatchObject({ status: 'failed', attempts: 1 });
+      expect(settled.lastError).toMatch(/does not match its schema/);
+    });
+
+    it('runs a delayed job no earlier than its time', async () => {
+      const runAt = new Date(Date.now() + 1500);
+      const { key, id } = await recordProbe({}, { runAt });
+      await t.deps.jobs.flush([id]);
+      expect(await outboxRow(t, id)).toMatchObject({ status: 'enqueued', attempts: 0 });
+      await waitFor('a delayed job in the counts', async () => (await t.deps.jobs.counts()).delayed > 0);
+      const row = await settledRow(t, id);
+      expect(row.status).toBe('done');
+      expect(row.doneAt?.getTime()).toBeGreaterThanOrEqual(runAt.getTime());
+      expect(probeEffects(t.dataDir, key)).toHaveLength(1);
+    });
+
+    it('deduplicates: the same dedupe key records one row, enqueued many times it runs once', async () => {
+      const dedupeKey = uniqueKey('dedupe');
+      const first = await recordProbe({ sleepMs: 200 }, { dedupeKey });
+      const again = await t.deps.database.db.transaction((tx) =>
+        recordJob(tx, 'system.probe', { key: 'other' }, { dedupeKey }),
+      );
+      expect(again).toBe(first.id);
+      await Promise.all([
+        t.deps.jobs.flush([first.id]),
+        t.deps.jobs.flush([first.id]),
+        t.deps.jobs.sweepOutbox(),
+      ]);
+      const row = await settledRow(t, first.id);
+      expect(row).toMatchObject({ status: 'done', attempts: 1 });
+      expect(probeEffects(t.dataDir, first.key)).toHaveLength(1);
+    });
+
+    it('enqueuing a job id the queue still knows is a no-op', async () => {
+      const jobId = uniqueKey('job');
+      const runAt = new Date(Date.now() + 60_000);
+      const before = (await t.deps.jobs.counts()).delayed;
+      await t.deps.jobs.enqueue('system.probe', { key: uniqueKey('x') }, { jobId, runAt });
+      await t.deps.jobs.enqueue('system.probe', { key: uniqueKey('y') }, { jobId, runAt });
+      expect((await t.deps.jobs.counts()).delayed).toBe(before + 1);
+    });
+
+    it('the recurring sweep runs work whose enqueue was lost', async () => {
+      // Recorded and committed, but never flushed: the request "crashed" after its commit.
+      const { key, id } = await recordProbe();
+      const row = await settledRow(t, id);
+      expect(row).toMatchObject({ status: 'done', attempts: 1 });
+      expect(probeEffects(t.dataDir, key)).toHaveLength(1);
+    });
+  });
+}
