@@ -16,8 +16,9 @@ export function createResponseCache(config: Config): ResponseCache {
   const options = { ttlSeconds: config.cacheTtlSeconds, timeoutMs: config.cacheTimeoutMs };
   if (!config.cacheRedisUrl) return new ResponseCache(createMemoryStore(config.cacheMaxEntries), options);
   const redis = createRedis(config.cacheRedisUrl, 'conduit-cache', 'request', {
-    // ioredis drops a command past this, matching the bound ResponseCache puts on every call.
-    commandTimeout: config.cacheTimeoutMs,
+    // ResponseCache gives up on a call after cacheTimeoutMs; ioredis drops the command itself a
+    // little later, so a hung Redis does not pile up commands (and its own timer never wins).
+    commandTimeout: config.cacheTimeoutMs + 1000,
     // A command caught by a disconnect is not replayed later: the request has moved on.
     maxRetriesPerRequest: 0,
   });

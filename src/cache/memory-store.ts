@@ -17,15 +17,10 @@ export function createMemoryStore(maxEntries: number): CacheStore {
     // Every entry gets its TTL from set(); this only tells lru-cache to track TTLs at all.
     ttl: 60_000,
   });
-  const versions = new LRUCache<string, string>({
-    max: maxEntries,
-    // A namespace whose token is pushed out would read as "never bumped" again and could make
-    // entries built before its last bump reachable again. Rare (more distinct namespaces bumped
-    // than entries allowed), so the safe answer is to drop every entry.
-    dispose: (_value, _key, reason) => {
-      if (reason === 'evict') entries.clear();
-    },
-  });
+  // An evicted namespace gets a fresh token on its next read (see `versions`), so eviction here
+  // only costs misses, never a stale entry.
+  const versions = new LRUCache<string, string>({ max: maxEntries });
+  const newToken = () => randomBytes(9).toString('base64url');
 
   return {
     kind: 'memory',
@@ -34,9 +29,17 @@ export function createMemoryStore(maxEntries: number): CacheStore {
     set: async (key, value, ttlSeconds) => {
       entries.set(key, value, { ttl: ttlSeconds * 1000 });
     },
-    versions: async (namespaces) => namespaces.map((namespace) => versions.get(namespace) ?? null),
+    versions: async (namespaces) =>
+      namespaces.map((namespace) => {
+        let token = versions.get(namespace);
+        if (token === undefined) {
+          token = newToken();
+          versions.set(namespace, token);
+        }
+        return token;
+      }),
     bump: async (namespaces) => {
-      for (const namespace of namespaces) versions.set(namespace, randomBytes(9).toString('base64url'));
+      for (const namespace of namespaces) versions.set(namespace, newToken());
     },
     ping: async () => {},
     close: async () => {

@@ -13,8 +13,12 @@ export interface CacheStore {
   get(key: string): Promise<string | undefined>;
   /** Stores `value` for `ttlSeconds` (always > 0: nothing is stored forever). */
   set(key: string, value: string, ttlSeconds: number): Promise<void>;
-  /** The current version token of each namespace, `null` for one never bumped (or expired). */
-  versions(namespaces: readonly string[]): Promise<(string | null)[]>;
+  /**
+   * The current version token of each namespace. A namespace without one (never bumped, expired,
+   * evicted) gets a fresh random token (kept `ttlSeconds`), never a default: a lost token must not
+   * make entries built before it reachable again.
+   */
+  versions(namespaces: readonly string[], ttlSeconds: number): Promise<string[]>;
   /**
    * Gives each namespace a fresh, never reused version token (kept `ttlSeconds`). Keys built on
    * the old tokens become unreachable at once; they expire on their own TTL.

@@ -8,9 +8,12 @@ import type { CacheStore } from './port.js';
  *
  * Layout under `prefix`: `d:<entry>` holds a cached body, `v:<namespace>` the namespace's current
  * version token. Both always carry a TTL. Invalidation is a SET of a fresh random token (never an
- * INCR: a counter that expired would count 1, 2, … again and could meet entries built on those
- * numbers before; a random token is never reused).
+ * INCR: a counter that expired or was evicted would count 1, 2, … again and could meet entries
+ * built on those numbers before; a random token is never reused). So any key may expire or be
+ * evicted at any time (a cache Redis with an LRU policy): the worst outcome is a miss.
  */
+const newToken = () => randomBytes(9).toString('base64url');
+
 export function createRedisStore(redis: Redis, prefix: string): CacheStore {
   const entryKey = (key: string) => `${prefix}d:${key}`;
   const versionKey = (namespace: string) => `${prefix}v:${namespace}`;
@@ -22,12 +25,32 @@ export function createRedisStore(redis: Redis, prefix: string): CacheStore {
     set: async (key, value, ttlSeconds) => {
       await redis.set(entryKey(key), value, 'EX', ttlSeconds);
     },
-    versions: async (namespaces) => (namespaces.length ? redis.mget(namespaces.map(versionKey)) : []),
+    versions: async (namespaces, ttlSeconds) => {
+      if (!namespaces.length) return [];
+      const tokens = await redis.mget(namespaces.map(versionKey));
+      const missing = namespaces.filter((_, i) => tokens[i] === null);
+      if (!missing.length) return tokens as string[];
+      // Rare (first use, expiry, eviction): create a token unless another process just did, and
+      // read whichever won, atomically.
+      const transaction = redis.multi();
+      for (const namespace of missing) {
+        transaction.set(versionKey(namespace), newToken(), 'EX', ttlSeconds, 'NX').get(versionKey(namespace));
+      }
+      const results = await transaction.exec();
+      const created = (results ?? [])
+        .filter((_, i) => i % 2 === 1)
+        .map(([error, token]) => {
+          if (error || typeof token !== 'string') throw error ?? new Error('no version token');
+          return token;
+        });
+      let next = 0;
+      return tokens.map((token) => token ?? (created[next++] as string));
+    },
     bump: async (namespaces, ttlSeconds) => {
       if (!namespaces.length) return;
       const pipeline = redis.multi();
       for (const namespace of namespaces) {
-        pipeline.set(versionKey(namespace), randomBytes(9).toString('base64url'), 'EX', ttlSeconds);
+        pipeline.set(versionKey(namespace), newToken(), 'EX', ttlSeconds);
       }
       const results = await pipeline.exec();
       const failed = results?.find(([error]) => error);

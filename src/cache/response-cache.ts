@@ -71,7 +71,7 @@ export class ResponseCache {
   private log: CacheLog | undefined;
   private closed = false;
   private readonly ttlSeconds: number;
-  /** Outlives every entry built on a token, so an expired token can never revive one. */
+  /** Longer than entries live, so a namespace read often keeps its token (and its entries). */
   private readonly versionTtlSeconds: number;
   private readonly timeoutMs: number;
   private readonly probeIntervalMs: number;
@@ -122,7 +122,9 @@ export class ResponseCache {
     let entry: string;
     let cached: string | undefined;
     try {
-      const versions = await this.bounded(this.store.versions([EVERYTHING, ...namespaces]));
+      const versions = await this.bounded(
+        this.store.versions([EVERYTHING, ...namespaces], this.versionTtlSeconds),
+      );
       entry = entryKey(key, versions);
       cached = await this.bounded(this.store.get(entry));
     } catch (error) {
@@ -206,8 +208,10 @@ export class ResponseCache {
     if (!this.store.remote) return operation;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
+      // Timers run before I/O in an event-loop turn: after a stall (GC, CPU-bound work) the timer
+      // would win over an answer already waiting on the socket. setImmediate lets that answer in.
       timer = setTimeout(
-        () => reject(new CacheTimeoutError(`no answer within ${this.timeoutMs} ms`)),
+        () => setImmediate(() => reject(new CacheTimeoutError(`no answer within ${this.timeoutMs} ms`))),
         this.timeoutMs,
       );
     });
@@ -285,12 +289,12 @@ export class ResponseCache {
  * Where an entry lives: readable route first (for redis-cli), then a hash of the full request key
  * and the namespace versions it was built on. Bounded length whatever the query string.
  */
-function entryKey(key: string, versions: readonly (string | null)[]): string {
+function entryKey(key: string, versions: readonly string[]): string {
   const label = (key.split('?')[0] ?? '').slice(0, 100);
   const digest = createHash('sha256')
     .update(key)
     .update('\0')
-    .update(versions.map((version) => version ?? '-').join(','))
+    .update(versions.join(','))
     .digest('base64url')
     .slice(0, 32);
   return `${label}@${digest}`;

@@ -21,7 +21,13 @@ describeWithRedis('response cache on Redis', () => {
 
   beforeAll(async () => {
     t = await createTestApp(
-      { CACHE_REDIS_URL: TEST_REDIS_URL, CACHE_KEY_PREFIX: prefix, CACHE_TTL_SECONDS: '120' },
+      // A loaded CI machine must not turn HITs into BYPASSes: timeouts are outage.test.ts' business.
+      {
+        CACHE_REDIS_URL: TEST_REDIS_URL,
+        CACHE_KEY_PREFIX: prefix,
+        CACHE_TTL_SECONDS: '120',
+        CACHE_TIMEOUT_MS: '1000',
+      },
       { beforeReady: probeRoutes(() => db, probe) },
     );
     db = t.deps.database.db;
@@ -94,6 +100,16 @@ describeWithRedis('response cache on Redis', () => {
     expect(fresh.headers['x-cache']).toBe('MISS');
     expect(fresh.json().usersCount).toBe(before.usersCount + 1);
     expect(fresh.json().users.map((u: { username: string }) => u.username)).toContain('written_later');
+  });
+
+  it('treats a namespace token that expired or was evicted as an invalidation, never as a default', async () => {
+    await get('/probe/users');
+    expect((await get('/probe/users')).headers['x-cache']).toBe('HIT');
+    const versionKeys = (await keysOf(raw, prefix)).filter((key) => key.endsWith(`:v:${PROBE_NAMESPACE}`));
+    expect(versionKeys).toHaveLength(1);
+    await raw.del(...versionKeys); // what an LRU policy on the cache Redis may do at any time
+    expect((await get('/probe/users')).headers['x-cache']).toBe('MISS');
+    expect((await get('/probe/users')).headers['x-cache']).toBe('HIT');
   });
 
   it('leaves entries of other namespaces alone', async () => {
@@ -216,6 +232,7 @@ async function secondInstance(t: TestApp, prefix: string) {
     CACHE_REDIS_URL: TEST_REDIS_URL,
     CACHE_KEY_PREFIX: prefix,
     CACHE_TTL_SECONDS: '120',
+    CACHE_TIMEOUT_MS: '1000',
   });
   // The database belongs to the first instance: the second must not close it.
   const deps: Deps = await createDeps(config, { database: { ...t.deps.database, close: async () => {} } });

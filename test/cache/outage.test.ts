@@ -22,7 +22,8 @@ describeWithRedisServer('response cache when its Redis fails', () => {
       {
         CACHE_REDIS_URL: server.url,
         CACHE_KEY_PREFIX: `test:outage:${randomBytes(6).toString('hex')}:`,
-        CACHE_TIMEOUT_MS: '50',
+        // Generous for a loaded CI machine; production's default is 50.
+        CACHE_TIMEOUT_MS: '200',
       },
       { beforeReady: probeRoutes(() => db, probe) },
     );
@@ -64,7 +65,7 @@ describeWithRedisServer('response cache when its Redis fails', () => {
       const health = await cacheHealth();
       expect(health).toMatchObject({ backend: 'redis', state: 'bypass' });
       // It gave up on our bound of CACHE_TIMEOUT_MS, not on some connection-level timeout.
-      expect(health.lastError).toMatch(/50 ms|timed out/);
+      expect(health.lastError).toBe('no answer within 200 ms');
 
       // A write while Redis hangs: its invalidation cannot be written, so it is kept for later.
       await insertUser(t, { username: 'during_pause' });
