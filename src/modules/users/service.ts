@@ -26,6 +26,10 @@ const userColumns = {
   emailVerifiedAt: users.emailVerifiedAt,
 };
 
+// The unique indexes are on lower(email) and lower(username): lookups use the same expressions.
+const lowerEmail = sql`lower(${users.email})`;
+const lowerUsername = sql`lower(${users.username})`;
+
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
@@ -39,9 +43,8 @@ async function assertAvailable(
   exceptUserId?: number,
 ): Promise<void> {
   const conditions = [];
-  if (fields.email !== undefined) conditions.push(eq(sql`lower(${users.email})`, fields.email));
-  if (fields.username !== undefined)
-    conditions.push(eq(sql`lower(${users.username})`, fields.username.toLowerCase()));
+  if (fields.email !== undefined) conditions.push(eq(lowerEmail, fields.email));
+  if (fields.username !== undefined) conditions.push(eq(lowerUsername, fields.username.toLowerCase()));
   if (conditions.length === 0) return;
   const clash = or(...conditions);
   const rows = await db
@@ -133,7 +136,7 @@ export async function verifyCredentials(
   const [row] = await db
     .select({ ...userColumns, passwordHash: users.passwordHash })
     .from(users)
-    .where(key.includes('@') ? eq(users.email, key) : eq(sql`lower(${users.username})`, key))
+    .where(key.includes('@') ? eq(lowerEmail, key) : eq(lowerUsername, key))
     .limit(1);
   const valid = await verifyPassword(row?.passwordHash, password);
   if (!row || !valid) return null;
@@ -162,8 +165,18 @@ export interface UserChanges {
   image?: string | null;
 }
 
+export interface UpdateOptions {
+  /** Runs inside the update transaction when the email changed (e.g. to queue a verification email). */
+  onEmailChanged?: (tx: Transaction, user: UserRecord) => Promise<void>;
+}
+
 /** Applies the changes a user may make to their own account. */
-export async function updateUser(db: Database, id: number, changes: UserChanges): Promise<UserRecord> {
+export async function updateUser(
+  db: Database,
+  id: number,
+  changes: UserChanges,
+  options: UpdateOptions = {},
+): Promise<UserRecord> {
   const current = await getUser(db, id);
   const email = changes.email === undefined ? undefined : normalizeEmail(changes.email);
   const emailChanged = email !== undefined && email !== current.email;
@@ -194,6 +207,7 @@ export async function updateUser(db: Database, id: number, changes: UserChanges)
       if (!user) throw new NotFoundError('User');
       // A new password ends every other session: whoever knew the old one loses their refresh tokens.
       if (passwordHash !== undefined) await revokeAllRefreshTokens(tx, id);
+      if (emailChanged) await options.onEmailChanged?.(tx, user);
       return user;
     }),
   );
@@ -230,7 +244,7 @@ async function freeUsername(db: Database, email: string): Promise<string> {
     const [taken] = await db
       .select({ id: users.id })
       .from(users)
-      .where(eq(sql`lower(${users.username})`, candidate.toLowerCase()));
+      .where(eq(lowerUsername, candidate.toLowerCase()));
     if (!taken) return candidate;
   }
   throw new Error('could not find a free username for the admin account');
@@ -249,7 +263,7 @@ export async function ensureAdminAccount(
   const [existing] = await db
     .select({ id: users.id, role: users.role })
     .from(users)
-    .where(eq(users.email, email));
+    .where(eq(lowerEmail, email));
   if (existing) {
     if (existing.role === 'admin') return 'unchanged';
     await db.update(users).set({ role: 'admin', updatedAt: new Date() }).where(eq(users.id, existing.id));
