@@ -252,6 +252,26 @@ describe('PUT /api/articles/:slug', () => {
     expect(res.json().article.slug).toMatch(/^taken-name-[0-9a-z]{6}$/);
   });
 
+  it('gives concurrent renames to the same title distinct slugs', async () => {
+    const mine = await Promise.all([postArticle(t, ann), postArticle(t, ann), postArticle(t, ann)]);
+    const results = await Promise.all(
+      mine.map((article) =>
+        t.app.inject({
+          method: 'PUT',
+          url: url(article.slug),
+          headers: ann.headers,
+          payload: { article: { title: 'Renamed at once' } },
+        }),
+      ),
+    );
+    expect(results.map((res) => res.statusCode)).toEqual([200, 200, 200]);
+    const slugs = results.map((res) => res.json().article.slug);
+    expect(new Set(slugs).size).toBe(3);
+    expect(slugs).toContain('renamed-at-once');
+    for (const slug of slugs)
+      expect((await t.app.inject({ method: 'GET', url: url(slug) })).statusCode).toBe(200);
+  });
+
   it('replaces the tags in the same transaction when tagList is sent', async () => {
     const article = await postArticle(t, ann, { tagList: ['old', 'shared'] });
     const res = await t.app.inject({

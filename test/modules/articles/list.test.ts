@@ -183,6 +183,16 @@ describe('query count', () => {
     expect(large).toBe(4);
   });
 
+  it('reads one article in one query, plus the token user and the viewer flags when signed in', async () => {
+    const slug = created[0]?.slug ?? '';
+    const anonymous = await countQueries(() => t.app.inject({ method: 'GET', url: `/api/articles/${slug}` }));
+    expect(anonymous).toBe(1);
+    const signedIn = await countQueries(() =>
+      t.app.inject({ method: 'GET', url: `/api/articles/${slug}`, headers: cat.headers }),
+    );
+    expect(signedIn).toBe(3);
+  });
+
   it('costs the same with filters', async () => {
     const small = await countQueries(() => list(`?limit=1&tag=all&favorited=${cat.username}`, cat.headers));
     const large = await countQueries(() => list(`?limit=50&tag=all&favorited=${cat.username}`, cat.headers));
