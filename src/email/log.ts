@@ -37,31 +37,47 @@ export async function queueEmail<K extends EmailTemplateName>(
   keys: EmailKeys,
   input: QueueEmailInput<K>,
 ): Promise<number | null> {
-  const template = TEMPLATES[input.template];
-  const secrets: Record<string, unknown> = {};
-  const payload: Record<string, unknown> = { ...input.data };
-  for (const field of template.secretFields) {
-    secrets[field] = payload[field];
-    delete payload[field];
-  }
-  // Rendering now checks the data early and gives the log a subject; the body is rendered
-  // again at send time from the same data, so the log never holds a usable link.
-  const { subject } = renderFor(keys, input.template, input.data, input.userId);
-  const [row] = await tx
-    .insert(emailLog)
-    .values({
+  const [id] = await queueEmails(tx, keys, [input]);
+  return id ?? null;
+}
+
+/**
+ * queueEmail for many recipients in one INSERT (fan-out, digest). Returns the ids of the rows
+ * actually inserted; deduplicated ones are left out.
+ */
+export async function queueEmails<K extends EmailTemplateName>(
+  tx: DbOrTx,
+  keys: EmailKeys,
+  inputs: readonly QueueEmailInput<K>[],
+): Promise<number[]> {
+  if (inputs.length === 0) return [];
+  const key = sealingKey(keys.jwtSecret);
+  const rows = inputs.map((input) => {
+    const secrets: Record<string, unknown> = {};
+    const payload: Record<string, unknown> = { ...input.data };
+    for (const field of TEMPLATES[input.template].secretFields) {
+      secrets[field] = payload[field];
+      delete payload[field];
+    }
+    // Rendering now checks the data early and gives the log a subject; the body is rendered
+    // again at send time from the same data, so the log never holds a usable link.
+    const { subject } = renderFor(keys, input.template, input.data, input.userId);
+    return {
       userId: input.userId,
       recipient: input.to.trim().toLowerCase(),
       template: input.template,
       subject,
       dedupeKey: input.dedupeKey,
       payload,
-      sealedSecrets:
-        Object.keys(secrets).length > 0 ? seal(sealingKey(keys.jwtSecret), JSON.stringify(secrets)) : null,
-    })
+      sealedSecrets: Object.keys(secrets).length > 0 ? seal(key, JSON.stringify(secrets)) : null,
+    };
+  });
+  const inserted = await tx
+    .insert(emailLog)
+    .values(rows)
     .onConflictDoNothing({ target: emailLog.dedupeKey })
     .returning({ id: emailLog.id });
-  return row?.id ?? null;
+  return inserted.map((row) => row.id);
 }
 
 export interface EmailLogFilter {

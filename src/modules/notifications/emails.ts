@@ -1,0 +1,214 @@
+import { aliasedTable, and, asc, eq, gt, sql } from 'drizzle-orm';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
+import type { Database } from '../../db/client.js';
+import { articles, comments, follows, notificationPreferences, users } from '../../db/schema.js';
+import { type DbOrTx, queueEmail, queueEmails } from '../../email/log.js';
+import type { EmailKeys } from '../../email/render.js';
+import type { DigestArticle } from '../../email/templates/notifications.js';
+
+/**
+ * The notification emails, one function per event. Each writes email_log rows (with the caller's
+ * transaction when there is one) and returns their ids for the caller to enqueue `email.send`
+ * after commit. Every one honours the recipient's preference switch and is deduplicated by a
+ * key naming the event, so replaying an event (a retried job) queues nothing new.
+ */
+
+/** A notification is on unless the user switched it off (no preferences row = all on). */
+const enabled = (column: AnyPgColumn) => sql`coalesce(${column}, true)`;
+
+const COMMENT_EXCERPT_LENGTH = 500;
+const FAN_OUT_BATCH = 500;
+const DIGEST_SIZE = 5;
+
+/** `followerId` started following `followedId`. Following, unfollowing and following again emails once. */
+export async function queueNewFollowerEmail(
+  tx: DbOrTx,
+  keys: EmailKeys,
+  event: { followerId: number; followedId: number },
+): Promise<number | null> {
+  const follower = aliasedTable(users, 'follower');
+  const [row] = await tx
+    .select({ email: users.email, followerUsername: follower.username })
+    .from(users)
+    .innerJoin(follower, eq(follower.id, event.followerId))
+    .leftJoin(notificationPreferences, eq(notificationPreferences.userId, users.id))
+    .where(and(eq(users.id, event.followedId), enabled(notificationPreferences.newFollower)));
+  if (!row) return null;
+  return queueEmail(tx, keys, {
+    to: row.email,
+    userId: event.followedId,
+    template: 'new-follower',
+    data: { followerUsername: row.followerUsername },
+    dedupeKey: `follow:${event.followerId}:user:${event.followedId}`,
+  });
+}
+
+/** A comment was posted: its article's author hears of it, unless they wrote it themselves. */
+export async function queueNewCommentEmail(
+  tx: DbOrTx,
+  keys: EmailKeys,
+  event: { commentId: number },
+): Promise<number | null> {
+  const author = aliasedTable(users, 'article_author');
+  const commenter = aliasedTable(users, 'commenter');
+  const [row] = await tx
+    .select({
+      authorId: author.id,
+      email: author.email,
+      commenterId: commenter.id,
+      commenterUsername: commenter.username,
+      body: comments.body,
+      articleSlug: articles.slug,
+      articleTitle: articles.title,
+    })
+    .from(comments)
+    .innerJoin(articles, eq(articles.id, comments.articleId))
+    .innerJoin(author, eq(author.id, articles.authorId))
+    .innerJoin(commenter, eq(commenter.id, comments.authorId))
+    .leftJoin(notificationPreferences, eq(notificationPreferences.userId, author.id))
+    .where(and(eq(comments.id, event.commentId), enabled(notificationPreferences.newComment)));
+  if (!row || row.authorId === row.commenterId) return null;
+  const excerpt =
+    row.body.length > COMMENT_EXCERPT_LENGTH ? `${row.body.slice(0, COMMENT_EXCERPT_LENGTH)}…` : row.body;
+  return queueEmail(tx, keys, {
+    to: row.email,
+    userId: row.authorId,
+    template: 'new-comment',
+    data: {
+      articleSlug: row.articleSlug,
+      articleTitle: row.articleTitle,
+      commenterUsername: row.commenterUsername,
+      commentExcerpt: excerpt,
+    },
+    dedupeKey: `comment:${event.commentId}:user:${row.authorId}`,
+  });
+}
+
+/**
+ * An article was published: every follower of its author with the switch on gets an email.
+ * The fan-out job body; it walks the followers in batches, so a popular author costs bounded
+ * memory, and a rerun after a crash only adds the rows that are missing.
+ */
+export async function queueNewArticleEmails(
+  db: Database,
+  keys: EmailKeys,
+  event: { articleId: number },
+): Promise<number[]> {
+  const [article] = await db
+    .select({
+      authorId: articles.authorId,
+      slug: articles.slug,
+      title: articles.title,
+      description: articles.description,
+      authorUsername: users.username,
+    })
+    .from(articles)
+    .innerJoin(users, eq(users.id, articles.authorId))
+    .where(eq(articles.id, event.articleId));
+  if (!article) return [];
+  const ids: number[] = [];
+  let after = 0;
+  for (;;) {
+    const followers = await db
+      .select({ id: users.id, email: users.email })
+      .from(follows)
+      .innerJoin(users, eq(users.id, follows.followerId))
+      .leftJoin(notificationPreferences, eq(notificationPreferences.userId, users.id))
+      .where(
+        and(
+          eq(follows.followingId, article.authorId),
+          gt(users.id, after),
+          enabled(notificationPreferences.newArticle),
+        ),
+      )
+      .orderBy(asc(users.id))
+      .limit(FAN_OUT_BATCH);
+    const last = followers.at(-1);
+    if (!last) break;
+    after = last.id;
+    ids.push(
+      ...(await queueEmails(
+        db,
+        keys,
+        followers.map((follower) => ({
+          to: follower.email,
+          userId: follower.id,
+          template: 'new-article' as const,
+          data: {
+            articleSlug: article.slug,
+            articleTitle: article.title,
+            articleDescription: article.description,
+            authorUsername: article.authorUsername,
+          },
+          dedupeKey: `article:${event.articleId}:user:${follower.id}`,
+        })),
+      )),
+    );
+    if (followers.length < FAN_OUT_BATCH) break;
+  }
+  return ids;
+}
+
+/** Monday 00:00 UTC of the week before the one `now` falls in: the week a digest sent now covers. */
+export function previousWeekStart(now: Date): Date {
+  const day = (now.getUTCDay() + 6) % 7; // Monday = 0
+  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - day - 7));
+}
+
+/**
+ * The weekly digest (a recurring job): for every user with the switch on, the most favorited
+ * articles published during the week starting `weekStart` by people they follow. Users with
+ * nothing to read get no email. One row per user and week (`digest:<week>:user:<id>`).
+ */
+export async function queueWeeklyDigestEmails(
+  db: Database,
+  keys: EmailKeys,
+  event: { weekStart: Date },
+): Promise<number[]> {
+  const start = event.weekStart;
+  const end = new Date(start.getTime() + 7 * 86_400_000);
+  const weekOf = start.toISOString().slice(0, 10);
+  const ids: number[] = [];
+  let after = 0;
+  for (;;) {
+    // The top articles per reader in one statement (a correlated subquery per user row).
+    const topArticles = sql<DigestArticle[]>`(
+      select coalesce(json_agg(top), '[]'::json) from (
+        select a.slug, a.title, au.username as "authorUsername", a.favorites_count as "favoritesCount"
+        from ${follows} f
+        join ${articles} a on a.author_id = f.following_id
+        join ${users} au on au.id = a.author_id
+        where f.follower_id = ${users.id}
+          and a.created_at >= ${start.toISOString()}::timestamptz and a.created_at < ${end.toISOString()}::timestamptz
+        order by a.favorites_count desc, a.created_at desc, a.id desc
+        limit ${DIGEST_SIZE}
+      ) top
+    )`;
+    const readers = await db
+      .select({ id: users.id, email: users.email, articles: topArticles })
+      .from(users)
+      .leftJoin(notificationPreferences, eq(notificationPreferences.userId, users.id))
+      .where(and(gt(users.id, after), enabled(notificationPreferences.weeklyDigest)))
+      .orderBy(asc(users.id))
+      .limit(FAN_OUT_BATCH);
+    const last = readers.at(-1);
+    if (!last) break;
+    after = last.id;
+    const withNews = readers.filter((reader) => reader.articles.length > 0);
+    ids.push(
+      ...(await queueEmails(
+        db,
+        keys,
+        withNews.map((reader) => ({
+          to: reader.email,
+          userId: reader.id,
+          template: 'weekly-digest' as const,
+          data: { weekOf, articles: reader.articles },
+          dedupeKey: `digest:${weekOf}:user:${reader.id}`,
+        })),
+      )),
+    );
+    if (readers.length < FAN_OUT_BATCH) break;
+  }
+  return ids;
+}

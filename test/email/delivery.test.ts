@@ -1,0 +1,250 @@
+import { eq, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { emailLog } from '../../src/db/schema.js';
+import {
+  type DeliveryOptions,
+  deliverEmail,
+  PermanentEmailError,
+  TransientEmailError,
+} from '../../src/email/delivery.js';
+import { findEmailsToRequeue, queueEmail } from '../../src/email/log.js';
+import type { EmailKeys } from '../../src/email/render.js';
+import { createTestApp, type TestApp } from '../support/app.js';
+import { type Inbox, type InboxServer, startInboxServer } from '../support/inbox.js';
+import { insertUser } from '../support/users.js';
+
+let mail: InboxServer;
+let t: TestApp;
+let keys: EmailKeys;
+
+beforeAll(async () => {
+  mail = await startInboxServer();
+  t = await createTestApp({ SMTP_URL: mail.url, APP_URL: 'https://conduit.example' });
+  keys = { jwtSecret: t.config.jwtSecret, appUrl: t.config.appUrl };
+});
+afterAll(async () => {
+  await t?.close();
+  await mail?.close();
+});
+
+const deliver = (id: number, options: Partial<DeliveryOptions> = {}) =>
+  deliverEmail({ db: t.deps.database.db, mailer: t.deps.mailer, keys }, id, { maxAttempts: 3, ...options });
+
+async function row(id: number) {
+  const [found] = await t.deps.database.db.select().from(emailLog).where(eq(emailLog.id, id));
+  if (!found) throw new Error(`no email ${id}`);
+  return found;
+}
+
+let sequence = 0;
+/** A verification email for a fresh user with their own inbox, queued and not yet sent. */
+async function queueVerification(): Promise<{ id: number; inbox: Inbox; token: string }> {
+  const inbox = mail.createInbox();
+  const user = await insertUser(t, { email: inbox.emailAddress });
+  const token = `verify-token-${++sequence}-${inbox.id}`;
+  const id = await queueEmail(t.deps.database.db, keys, {
+    to: inbox.emailAddress,
+    userId: user.id,
+    template: 'verify-email',
+    data: { username: user.username, token },
+    dedupeKey: `verify:${user.id}:${sequence}`,
+  });
+  if (id === null) throw new Error('not queued');
+  return { id, inbox, token };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('queueEmail', () => {
+  it('writes the row in the caller transaction: a rollback leaves no email behind', async () => {
+    const user = await insertUser(t);
+    const dedupeKey = `rollback:${user.id}`;
+    await expect(
+      t.deps.database.db.transaction(async (tx) => {
+        const id = await queueEmail(tx, keys, {
+          to: user.email,
+          userId: user.id,
+          template: 'new-follower',
+          data: { followerUsername: 'someone' },
+          dedupeKey,
+        });
+        expect(id).toEqual(expect.any(Number));
+        throw new Error('the change failed');
+      }),
+    ).rejects.toThrow('the change failed');
+    const rows = await t.deps.database.db.select().from(emailLog).where(eq(emailLog.dedupeKey, dedupeKey));
+    expect(rows).toEqual([]);
+  });
+
+  it('queues an event once: the same dedupe key again returns null', async () => {
+    const user = await insertUser(t);
+    const input = {
+      to: user.email,
+      userId: user.id,
+      template: 'new-follower' as const,
+      data: { followerUsername: 'someone' },
+      dedupeKey: `follow:1:user:${user.id}`,
+    };
+    const first = await queueEmail(t.deps.database.db, keys, input);
+    expect(first).toEqual(expect.any(Number));
+    expect(await queueEmail(t.deps.database.db, keys, input)).toBeNull();
+  });
+
+  it('stores the recipient, subject and status, and keeps the one-time token out of the log', async () => {
+    const { id, token, inbox } = await queueVerification();
+    const stored = await row(id);
+    expect(stored).toMatchObject({
+      recipient: inbox.emailAddress,
+      template: 'verify-email',
+      subject: 'Confirm your email address',
+      status: 'queued',
+      attempts: 0,
+      lastError: null,
+      providerMessageId: null,
+      sentAt: null,
+    });
+    expect(JSON.stringify(stored)).not.toContain(token);
+    expect(stored.payload).not.toHaveProperty('token');
+    expect(stored.sealedSecrets).toEqual(expect.any(String));
+  });
+});
+
+describe('deliverEmail', () => {
+  it('sends through SMTP with the working link, records the message id, and never sends twice', async () => {
+    const { id, inbox, token } = await queueVerification();
+    const result = await deliver(id);
+    expect(result).toMatchObject({ outcome: 'sent' });
+
+    const email = await mail.waitForLatestEmail(inbox, 5000);
+    expect(email.to).toEqual([inbox.emailAddress]);
+    expect(email.subject).toBe('Confirm your email address');
+    expect(email.links).toContain(`https://conduit.example/api/auth/verify-email?token=${token}`);
+
+    const sent = await row(id);
+    expect(sent).toMatchObject({ status: 'sent', attempts: 1, lastError: null });
+    expect(sent.providerMessageId).toBe(email.headers.get('message-id'));
+    expect(sent.sentAt).toBeInstanceOf(Date);
+
+    // A retried or duplicated job: nothing is sent again.
+    expect(await deliver(id)).toEqual({ outcome: 'skipped', status: 'sent' });
+    expect(mail.emails(inbox)).toHaveLength(1);
+    expect((await row(id)).attempts).toBe(1);
+  });
+
+  it('treats a 4xx refusal as transient: back to queued with the error, delivered on the retry', async () => {
+    const { id, inbox } = await queueVerification();
+    mail.rejectNext(1, 451, 'Greylisted, come back later');
+    const error = await rejection(deliver(id));
+    expect(error).toBeInstanceOf(TransientEmailError);
+    expect(await row(id)).toMatchObject({
+      status: 'queued',
+      attempts: 1,
+      lastError: expect.stringMatching(/^451 /),
+    });
+
+    expect(await deliver(id)).toMatchObject({ outcome: 'sent' });
+    expect(await row(id)).toMatchObject({ status: 'sent', attempts: 2 });
+    expect(mail.emails(inbox)).toHaveLength(1);
+  });
+
+  it('treats a 5xx refusal as permanent: failed at once with the error, never retried', async () => {
+    const { id, inbox } = await queueVerification();
+    mail.rejectNext(1, 550, 'No such mailbox');
+    const error = await rejection(deliver(id));
+    expect(error).toBeInstanceOf(PermanentEmailError);
+    expect(await row(id)).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      lastError: expect.stringMatching(/^550 .*No such mailbox/),
+    });
+    expect(await deliver(id)).toEqual({ outcome: 'skipped', status: 'failed' });
+    expect(mail.emails(inbox)).toEqual([]);
+  });
+
+  it('SMTP down: retries until the attempts run out, then fails with the connection error in the log', async () => {
+    const { id, inbox } = await queueVerification();
+    await mail.stop();
+    try {
+      expect(await rejection(deliver(id))).toBeInstanceOf(TransientEmailError);
+      expect(await rejection(deliver(id))).toBeInstanceOf(TransientEmailError);
+      expect(await row(id)).toMatchObject({ status: 'queued', attempts: 2 });
+      const last = await rejection(deliver(id));
+      expect(last).toBeInstanceOf(PermanentEmailError);
+    } finally {
+      await mail.start();
+    }
+    const failed = await row(id);
+    expect(failed).toMatchObject({ status: 'failed', attempts: 3 });
+    expect(failed.lastError).toMatch(/^gave up after 3 attempts: .*E(CONNECTION|SOCKET)/);
+    expect(mail.emails(inbox)).toEqual([]);
+  });
+
+  it('SMTP back within the retry window: delivered exactly once', async () => {
+    const { id, inbox } = await queueVerification();
+    await mail.stop();
+    try {
+      expect(await rejection(deliver(id))).toBeInstanceOf(TransientEmailError);
+    } finally {
+      await mail.start();
+    }
+    expect(await deliver(id)).toMatchObject({ outcome: 'sent' });
+    expect(await deliver(id)).toEqual({ outcome: 'skipped', status: 'sent' });
+    expect(await mail.waitForEmails(inbox, 1, 5000)).toHaveLength(1);
+    expect(mail.emails(inbox)).toHaveLength(1);
+    expect(await row(id)).toMatchObject({
+      status: 'sent',
+      attempts: 2,
+      lastError: expect.stringMatching(/E(CONNECTION|SOCKET)/),
+    });
+  });
+
+  it('leaves a row another worker is sending alone, and reclaims it once that worker lease ran out', async () => {
+    const { id, inbox } = await queueVerification();
+    await t.deps.database.db.update(emailLog).set({ status: 'sending' }).where(eq(emailLog.id, id));
+    expect(await deliver(id)).toEqual({ outcome: 'skipped', status: 'sending' });
+    expect(mail.emails(inbox)).toEqual([]);
+
+    await t.deps.database.db
+      .update(emailLog)
+      .set({ updatedAt: sql`now() - interval '1 hour'` })
+      .where(eq(emailLog.id, id));
+    expect(await deliver(id, { sendingLeaseMs: 10 * 60_000 })).toMatchObject({ outcome: 'sent' });
+    expect(mail.emails(inbox)).toHaveLength(1);
+  });
+
+  it('fails an unknown email permanently', async () => {
+    expect(await rejection(deliver(2_000_000_000))).toBeInstanceOf(PermanentEmailError);
+  });
+});
+
+describe('findEmailsToRequeue', () => {
+  it('finds emails whose job was lost (queued for long, or stuck sending), not fresh ones', async () => {
+    const fresh = await queueVerification();
+    const lost = await queueVerification();
+    const stuck = await queueVerification();
+    const db = t.deps.database.db;
+    await db
+      .update(emailLog)
+      .set({ updatedAt: sql`now() - interval '20 minutes'` })
+      .where(eq(emailLog.id, lost.id));
+    await db
+      .update(emailLog)
+      .set({ status: 'sending', updatedAt: sql`now() - interval '2 hours'` })
+      .where(eq(emailLog.id, stuck.id));
+    const ids = await findEmailsToRequeue(db, {
+      queuedForMs: 10 * 60_000,
+      sendingForMs: 60 * 60_000,
+      limit: 1000,
+    });
+    expect(ids).toContain(lost.id);
+    expect(ids).toContain(stuck.id);
+    expect(ids).not.toContain(fresh.id);
+  });
+});
