@@ -170,6 +170,32 @@ describe('slugs', () => {
   });
 });
 
+describe('slug parameter', () => {
+  it('answers 422 naming slug when it is over-long, on every route that takes one', async () => {
+    const slug = 'x'.repeat(201);
+    const routes: [string, string, object?][] = [
+      ['GET', url(slug)],
+      ['PUT', url(slug), { article: { title: 't' } }],
+      ['DELETE', url(slug)],
+      ['POST', `${url(slug)}/favorite`],
+      ['DELETE', `${url(slug)}/favorite`],
+      ['GET', `${url(slug)}/comments`],
+      ['POST', `${url(slug)}/comments`, { comment: { body: 'b' } }],
+      ['DELETE', `${url(slug)}/comments/1`],
+    ];
+    for (const [method, path, payload] of routes) {
+      const res = await t.app.inject({
+        method: method as 'GET',
+        url: path,
+        headers: ann.headers,
+        ...(payload ? { payload } : {}),
+      });
+      expect(res.statusCode, `${method} ${path}`).toBe(422);
+      expect(res.json().errors).toHaveProperty('slug');
+    }
+  });
+});
+
 describe('GET /api/articles/:slug', () => {
   it('answers 404 for an unknown slug', async () => {
     const res = await t.app.inject({ method: 'GET', url: url('no-such-article') });
