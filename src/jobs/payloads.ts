@@ -28,7 +28,7 @@ export const jobPayloadSchemas = {
       failAttempts: Type.Optional(Type.Integer({ minimum: 0, maximum: 50 })),
       /** Fail permanently on the first attempt. */
       permanent: Type.Optional(Type.Boolean()),
-      /** Work for this long before the effect (lets tests kill a worker mid-job). */
+      /** Keep working this long after the effect (lets tests kill a worker mid-job). */
       sleepMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000 })),
     },
     { additionalProperties: false },

@@ -9,7 +9,6 @@ export const probeJob = defineJob({
   async handle({ key, failAttempts = 0, permanent = false, sleepMs = 0 }, { attempt, jobId, config, log }) {
     if (permanent) throw new PermanentJobError('probe asked to fail permanently');
     if (attempt <= failAttempts) throw new Error(`probe asked to fail attempt ${attempt} of ${failAttempts}`);
-    if (sleepMs > 0) await sleep(sleepMs);
     const dir = path.join(config.dataDir, 'job-probes');
     await mkdir(dir, { recursive: true });
     try {
@@ -19,5 +18,7 @@ export const probeJob = defineJob({
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       log.info({ key }, 'probe effect already applied');
     }
+    // After the effect, before the acknowledgement: the window a crash makes a job run twice.
+    if (sleepMs > 0) await sleep(sleepMs);
   },
 });
