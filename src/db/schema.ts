@@ -249,6 +249,31 @@ export const emailLog = pgTable(
   ],
 );
 
+export const emailTokenPurpose = pgEnum('email_token_purpose', ['verify_email', 'reset_password']);
+
+/**
+ * One-time tokens sent by email (address verification, password reset). Only a SHA-256 hash is
+ * stored; a token is spent by setting `used_at`, and issuing a new one spends the older ones of
+ * the same purpose, so only the latest link works. `email` is the address the token was sent to:
+ * verifying an address the account no longer has proves nothing.
+ */
+export const emailTokens = pgTable(
+  'email_tokens',
+  {
+    id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    purpose: emailTokenPurpose('purpose').notNull(),
+    tokenHash: text('token_hash').notNull().unique('email_tokens_token_hash_key'),
+    email: text('email').notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+    usedAt: timestamp('used_at', { withTimezone: true, mode: 'date' }),
+    createdAt: createdAt(),
+  },
+  (t) => [index('email_tokens_user_id_purpose_idx').on(t.userId, t.purpose)],
+);
+
 /** One switch per notification kind; no row means every switch is on (the default). */
 export const notificationPreferences = pgTable('notification_preferences', {
   userId: integer('user_id')
