@@ -179,6 +179,9 @@ describe('refresh tokens', () => {
     const first = await login(user);
     const results = await Promise.all([refresh(first.refresh_token), refresh(first.refresh_token)]);
     expect(results.map((r) => r.statusCode).sort()).toEqual([200, 400]);
+    // The loser looks like a replay, so the winner's new token is revoked with its family too.
+    const winner = results.find((r) => r.statusCode === 200)?.json().refresh_token;
+    expectOAuthError(await refresh(winner), 400, 'invalid_grant');
   });
 
   it('expire after REFRESH_TOKEN_TTL', async () => {
