@@ -6,6 +6,7 @@ import { type DestinationStream, pino } from 'pino';
 import { cachePlugin } from './cache/http.js';
 import type { Config } from './config.js';
 import type { Deps } from './deps.js';
+import { adminRoutes } from './modules/admin/routes.js';
 import { articleRoutes } from './modules/articles/routes.js';
 import { authRoutes } from './modules/auth/routes.js';
 import { commentRoutes } from './modules/comments/routes.js';
@@ -13,9 +14,11 @@ import { healthRoutes } from './modules/health/routes.js';
 import { profileRoutes } from './modules/profiles/routes.js';
 import { tagRoutes } from './modules/tags/routes.js';
 import { userRoutes } from './modules/users/routes.js';
+import { verifyCredentials } from './modules/users/service.js';
 import { authPlugin } from './plugins/auth.js';
 import { docsPlugin } from './plugins/docs.js';
 import { errorsPlugin } from './plugins/errors.js';
+import { metricsPlugin } from './plugins/metrics.js';
 import { authRateLimitPlugin } from './plugins/rate-limit.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -98,6 +101,7 @@ export async function buildApp(deps: Deps, options: BuildAppOptions = {}): Promi
     maxAge: 600,
   });
   await app.register(docsPlugin);
+  await app.register(metricsPlugin, { jobs: deps.jobs });
   await app.register(authPlugin, { db: deps.database.db, accessTokens: deps.accessTokens });
   await app.register(authRateLimitPlugin, {
     redis: deps.redis,
@@ -120,6 +124,13 @@ export async function buildApp(deps: Deps, options: BuildAppOptions = {}): Promi
   await app.register(articleRoutes, { prefix: '/api', db: deps.database.db });
   await app.register(commentRoutes, { prefix: '/api', db: deps.database.db });
   await app.register(tagRoutes, { prefix: '/api', db: deps.database.db });
+  await app.register(adminRoutes, {
+    prefix: '/admin',
+    jobs: deps.jobs,
+    verifyCredentials: (login, password) => verifyCredentials(deps.database.db, login, password),
+  });
+  // Embedded mode (and RUN_JOBS_IN_API) runs jobs in this process, once migrations have run.
+  if (config.jobs.runInApi) app.addHook('onReady', () => deps.jobs.startProcessing());
 
   return app;
 }

@@ -3,6 +3,7 @@ import { cacheReadiness, createResponseCache } from './cache/create.js';
 import type { ResponseCache } from './cache/response-cache.js';
 import type { Config } from './config.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
+import { createJobs, type Jobs } from './jobs/jobs.js';
 import { type AccessTokenSigner, createAccessTokenSigner } from './modules/auth/access-token.js';
 import { createRedis } from './redis.js';
 
@@ -24,6 +25,8 @@ export interface Deps {
   readonly redis: Redis | undefined;
   /** Response cache: Redis on CACHE_REDIS_URL (default REDIS_URL), else an in-memory LRU. */
   readonly cache: ResponseCache;
+  /** Background jobs: BullMQ when REDIS_URL is set, else the in-process runner (src/jobs). */
+  readonly jobs: Jobs;
   readonly readiness: ReadinessCheck[];
   /** Closes everything in reverse order of creation. */
   close(): Promise<void>;
@@ -52,6 +55,9 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   // Start warm when the cache answers quickly; otherwise requests bypass it until it does.
   await cache.whenUp(500);
   readiness.push(cacheReadiness(cache));
+  // Only enqueues until someone calls startProcessing (the app when it runs jobs, or the worker).
+  const jobs = createJobs({ config, db: database.db });
+  readiness.push({ name: 'jobs', check: async () => ({ mode: jobs.mode, ...(await jobs.counts()) }) });
   if (redis) {
     readiness.push({
       name: 'redis',
@@ -68,8 +74,11 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     accessTokens,
     redis,
     cache,
+    jobs,
     readiness,
     close: async () => {
+      // Running jobs finish (and write their results) before the database goes away.
+      await jobs.close();
       await cache.close();
       await redis?.quit().catch(() => redis.disconnect());
       await database.close();

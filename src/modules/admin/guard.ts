@@ -1,0 +1,93 @@
+import { STATUS_CODES } from 'node:http';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ForbiddenError, HttpError } from '../../errors.js';
+import type { Viewer } from '../../plugins/auth.js';
+
+/** Checks a login (email or username) and password; null when they do not match. */
+export type VerifyCredentials = (login: string, password: string) => Promise<Viewer | null>;
+
+const BASIC_CHALLENGE = 'Basic realm="Conduit admin", charset="UTF-8"';
+const MAX_BASIC_LENGTH = 1024;
+
+class BasicAuthRequired extends HttpError {
+  constructor(message: string) {
+    super(401, message, undefined, { 'www-authenticate': BASIC_CHALLENGE });
+  }
+}
+
+function decodeBasic(header: string): { login: string; password: string } | undefined {
+  const match = /^Basic +([A-Za-z0-9+/=]+)$/i.exec(header.trim());
+  if (!match?.[1] || match[1].length > MAX_BASIC_LENGTH) return undefined;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) return undefined;
+  return { login: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/**
+ * A browser cannot send a bearer token when it opens a page, so the dashboard also accepts HTTP
+ * Basic credentials of an admin account (the browser asks for them on the 401 challenge and
+ * resends them with every request of the dashboard). Basic credentials ride along with
+ * cross-site requests too, so a state-changing request must come from this origin (CSRF).
+ */
+async function authenticateAdminRequest(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  verifyCredentials: VerifyCredentials | undefined,
+): Promise<void> {
+  const header = request.headers.authorization;
+  if (header === undefined) throw new BasicAuthRequired('Sign in with an admin account');
+  if (!/^Basic /i.test(header.trim()) || !verifyCredentials) {
+    await app.authenticateAdmin(request);
+    return;
+  }
+  const credentials = decodeBasic(header);
+  const viewer = credentials && (await verifyCredentials(credentials.login, credentials.password));
+  if (!viewer) throw new BasicAuthRequired('Wrong login or password');
+  if (viewer.role !== 'admin') throw new ForbiddenError('Admins only');
+  if (!['GET', 'HEAD'].includes(request.method) && !sameOrigin(request)) {
+    throw new ForbiddenError('Cross-site requests to the admin dashboard are refused');
+  }
+  request.viewer = viewer;
+}
+
+function sameOrigin(request: FastifyRequest): boolean {
+  const site = request.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin') return false;
+  const origin = request.headers.origin;
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === request.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * onRequest hook for everything under /admin. It answers errors itself (RFC 9457 body) rather
+ * than throwing: Bull Board installs its own error handler for its routes, which would turn a
+ * 401 into a 500.
+ */
+export function adminGuard(app: FastifyInstance, verifyCredentials: VerifyCredentials | undefined) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    reply.header('cache-control', 'no-store');
+    try {
+      await authenticateAdminRequest(app, request, verifyCredentials);
+    } catch (error) {
+      if (!(error instanceof HttpError)) throw error;
+      const detail = error.message;
+      return reply
+        .code(error.statusCode)
+        .headers(error.headers)
+        .type('application/problem+json')
+        .send({
+          type: 'about:blank',
+          title: STATUS_CODES[error.statusCode] ?? 'Error',
+          status: error.statusCode,
+          detail,
+          instance: request.url.split('?')[0],
+          errors: { body: [detail] },
+        });
+    }
+  };
+}
