@@ -2,10 +2,12 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
+import type { EmailDispatcher } from '../../email/dispatch.js';
 import { listEmails } from '../../email/log.js';
 import { createUnsubscribeTokens } from '../../email/unsubscribe.js';
 import { requireViewer } from '../../plugins/auth.js';
 import { problemResponses } from '../../plugins/errors.js';
+import { accountEmailRoutes } from './account-routes.js';
 import { PAGE_HEADERS, unsubscribeConfirmPage, unsubscribedPage } from './pages.js';
 import {
   EmailLogQuery,
@@ -20,15 +22,20 @@ import { getPreferences, readUnsubscribeToken, unsubscribe, updatePreferences } 
 
 export interface NotificationRoutesOptions {
   db: Database;
-  config: Pick<Config, 'jwtSecret'>;
+  config: Pick<Config, 'jwtSecret' | 'appUrl'>;
+  /** Where emails queued by these routes go after commit (resend, forgot password). */
+  emails: EmailDispatcher;
 }
 
 const security: Record<string, string[]>[] = [{ Token: [] }, { OAuth2: [] }];
 
-/** Registered under `/api`: preferences, one-click unsubscribe, and the admin email log. */
+/**
+ * Registered under `/api`: preferences, one-click unsubscribe, the admin email log, and (under
+ * `/api/auth`) the verification and password-reset links.
+ */
 export async function notificationRoutes(
   instance: FastifyInstance,
-  { db, config }: NotificationRoutesOptions,
+  { db, config, emails }: NotificationRoutesOptions,
 ) {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   const tokens = createUnsubscribeTokens(config.jwtSecret);
@@ -90,6 +97,13 @@ export async function notificationRoutes(
       };
     },
   );
+
+  await app.register(accountEmailRoutes, {
+    prefix: '/auth',
+    db,
+    keys: { jwtSecret: config.jwtSecret, appUrl: config.appUrl },
+    emails,
+  });
 
   await app.register(async (scope) => {
     const unsubscribeScope = scope.withTypeProvider<TypeBoxTypeProvider>();
