@@ -96,7 +96,7 @@ export async function createArticle(
 /** Locks the article for a write by its author: 404 when absent (or invisible), 403 when not theirs. */
 async function lockOwnArticle(tx: Transaction, viewerId: number, slug: string) {
   const [article] = await tx
-    .select({ id: articles.id, slug: articles.slug, title: articles.title, authorId: articles.authorId })
+    .select({ id: articles.id, title: articles.title, authorId: articles.authorId })
     .from(articles)
     .where(and(eq(articles.slug, slug), visibleTo(viewerId)))
     .for('update');
@@ -106,12 +106,13 @@ async function lockOwnArticle(tx: Transaction, viewerId: number, slug: string) {
 }
 
 /**
- * A changed title yields a new slug (the old one stops resolving). UPDATE has no ON CONFLICT, so
- * each try runs in a savepoint: a unique violation rolls back only that try.
+ * A changed title yields a new slug (the old one stops resolving), unless both titles give the same
+ * base ("Same title" → "Same Title!"): then the slug, suffix included, is still right and stays.
+ * UPDATE has no ON CONFLICT, so each try runs in a savepoint: a unique violation rolls back only it.
  */
-async function renameSlug(tx: Transaction, id: number, title: string, currentSlug: string): Promise<void> {
-  const base = slugify(title);
-  if (base === currentSlug) return;
+async function renameSlug(tx: Transaction, id: number, oldTitle: string, newTitle: string): Promise<void> {
+  const base = slugify(newTitle);
+  if (base === slugify(oldTitle)) return;
   for (let attempt = 0; attempt <= SLUG_ATTEMPTS; attempt++) {
     const slug = attempt === 0 ? base : suffixedSlug(base);
     try {
@@ -136,7 +137,8 @@ export async function updateArticle(
   return db.transaction(async (tx) => {
     const article = await lockOwnArticle(tx, viewerId, slug);
     const title = changes.title?.trim();
-    if (title !== undefined && title !== article.title) await renameSlug(tx, article.id, title, article.slug);
+    if (title !== undefined && title !== article.title)
+      await renameSlug(tx, article.id, article.title, title);
     const fields = {
       ...(title === undefined ? {} : { title }),
       ...(changes.description === undefined ? {} : { description: changes.description.trim() }),

@@ -298,6 +298,19 @@ describe('PUT /api/articles/:slug', () => {
       expect((await t.app.inject({ method: 'GET', url: url(slug) })).statusCode).toBe(200);
   });
 
+  it('keeps a suffixed slug when the new title gives the same base', async () => {
+    await postArticle(t, bob, { title: 'Twin title' });
+    const twin = await postArticle(t, ann, { title: 'Twin title' });
+    expect(twin.slug).toMatch(/^twin-title-[0-9a-z]{6}$/);
+    const res = await t.app.inject({
+      method: 'PUT',
+      url: url(twin.slug),
+      headers: ann.headers,
+      payload: { article: { title: 'Twin Title!' } },
+    });
+    expect(res.json().article).toMatchObject({ slug: twin.slug, title: 'Twin Title!' });
+  });
+
   it('replaces the tags in the same transaction when tagList is sent', async () => {
     const article = await postArticle(t, ann, { tagList: ['old', 'shared'] });
     const res = await t.app.inject({
