@@ -11,6 +11,7 @@ import { articleRoutes } from './modules/articles/routes.js';
 import { authRoutes } from './modules/auth/routes.js';
 import { commentRoutes } from './modules/comments/routes.js';
 import { healthRoutes } from './modules/health/routes.js';
+import { notificationRoutes } from './modules/notifications/routes.js';
 import { profileRoutes } from './modules/profiles/routes.js';
 import { tagRoutes } from './modules/tags/routes.js';
 import { userRoutes } from './modules/users/routes.js';
@@ -124,6 +125,12 @@ export async function buildApp(deps: Deps, options: BuildAppOptions = {}): Promi
   await app.register(articleRoutes, { prefix: '/api', db: deps.database.db });
   await app.register(commentRoutes, { prefix: '/api', db: deps.database.db });
   await app.register(tagRoutes, { prefix: '/api', db: deps.database.db });
+  await app.register(notificationRoutes, {
+    prefix: '/api',
+    db: deps.database.db,
+    config,
+    emails: deps.emails,
+  });
   await app.register(adminRoutes, {
     prefix: '/admin',
     jobs: deps.jobs,

@@ -1,8 +1,11 @@
 import type { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { cacheReadiness, createResponseCache } from './cache/create.js';
 import type { ResponseCache } from './cache/response-cache.js';
 import type { Config } from './config.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
+import { createInProcessDispatcher, type EmailDispatcher } from './email/dispatch.js';
+import { createMailer, type Mailer } from './email/mailer.js';
 import { createJobs, type Jobs } from './jobs/jobs.js';
 import { type AccessTokenSigner, createAccessTokenSigner } from './modules/auth/access-token.js';
 import { createRedis } from './redis.js';
@@ -27,6 +30,13 @@ export interface Deps {
   readonly cache: ResponseCache;
   /** Background jobs: BullMQ when REDIS_URL is set, else the in-process runner (src/jobs). */
   readonly jobs: Jobs;
+  /** Sends email: pooled SMTP on SMTP_URL, else `.eml` files under DATA_DIR/mail (src/email). */
+  readonly mailer: Mailer;
+  /**
+   * Hands queued email_log rows to delivery after commit. For now one attempt in this process;
+   * the jobs queue's `email.send` replaces it (src/email/dispatch.ts).
+   */
+  readonly emails: EmailDispatcher;
   readonly readiness: ReadinessCheck[];
   /** Closes everything in reverse order of creation. */
   close(): Promise<void>;
@@ -55,6 +65,16 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   // Start warm when the cache answers quickly; otherwise requests bypass it until it does.
   await cache.whenUp(500);
   readiness.push(cacheReadiness(cache));
+  const mailer = createMailer({
+    smtpUrl: config.smtpUrl,
+    from: config.mailFrom,
+    dataDir: config.dataDir,
+    logger: pino({ name: 'mailer', level: config.logLevel }),
+  });
+  const emails = createInProcessDispatcher(
+    { db: database.db, mailer, keys: config },
+    { maxAttempts: 1, log: pino({ name: 'email', level: config.logLevel }) },
+  );
   // Only enqueues until someone calls startProcessing (the app when it runs jobs, or the worker).
   const jobs = createJobs({ config, db: database.db });
   readiness.push({ name: 'jobs', check: async () => ({ mode: jobs.mode, ...(await jobs.counts()) }) });
@@ -75,10 +95,15 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     redis,
     cache,
     jobs,
+    mailer,
+    emails,
     readiness,
     close: async () => {
       // Running jobs finish (and write their results) before the database goes away.
       await jobs.close();
+      // After the jobs: a send in flight finishes on its pooled connection first.
+      await emails.close();
+      await mailer.close();
       await cache.close();
       await redis?.quit().catch(() => redis.disconnect());
       await database.close();
