@@ -3,7 +3,7 @@ import type { Database, Transaction } from '../../db/client.js';
 import { articles, articleTags, favorites, tags } from '../../db/schema.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
 import { type FullArticleView, findVisibleArticleId, getArticleById, visibleTo } from './queries.js';
-import { slugify, suffixedSlug } from './slug.js';
+import { slugCandidate, slugify } from './slug.js';
 
 /**
  * The write side of articles. Each function is one transaction and returns after commit, so
@@ -77,7 +77,7 @@ export async function createArticle(
       const [row] = await tx
         .insert(articles)
         .values({
-          slug: attempt === 0 ? base : suffixedSlug(base),
+          slug: slugCandidate(base, attempt),
           title,
           description: input.description.trim(),
           body: input.body,
@@ -114,7 +114,7 @@ async function renameSlug(tx: Transaction, id: number, oldTitle: string, newTitl
   const base = slugify(newTitle);
   if (base === slugify(oldTitle)) return;
   for (let attempt = 0; attempt <= SLUG_ATTEMPTS; attempt++) {
-    const slug = attempt === 0 ? base : suffixedSlug(base);
+    const slug = slugCandidate(base, attempt);
     try {
       await tx.transaction((savepoint) =>
         savepoint.update(articles).set({ slug }).where(eq(articles.id, id)),

@@ -30,3 +30,11 @@ export function suffixedSlug(base: string): string {
   const suffix = randomBytes(4).readUInt32BE(0).toString(36).padStart(6, '0').slice(-6);
   return `${base}-${suffix}`;
 }
+
+/** Slugs that would be shadowed by a static route (`GET /api/articles/feed`) are never used plain. */
+const RESERVED_SLUGS = new Set(['feed']);
+
+/** The slug to try on attempt `attempt` (0 = the plain base, when it is not reserved). */
+export function slugCandidate(base: string, attempt: number): string {
+  return attempt === 0 && !RESERVED_SLUGS.has(base) ? base : suffixedSlug(base);
+}

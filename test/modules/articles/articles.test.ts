@@ -137,6 +137,13 @@ describe('slugs', () => {
     }
   });
 
+  it('never uses a slug a static route would shadow (GET /api/articles/feed)', async () => {
+    const article = await postArticle(t, ann, { title: 'Feed' });
+    expect(article.slug).toMatch(/^feed-[0-9a-z]{6}$/);
+    const res = await t.app.inject({ method: 'GET', url: url(article.slug) });
+    expect(res.json().article.title).toBe('Feed');
+  });
+
   it('cuts long titles to 100 characters', async () => {
     const article = await postArticle(t, bob, { title: `${'a'.repeat(150)} end` });
     expect(article.slug).toBe('a'.repeat(100));
