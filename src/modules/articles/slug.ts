@@ -1,14 +1,19 @@
 import { randomBytes } from 'node:crypto';
 
-/** Longest slug base; a collision suffix adds 7 more characters. */
+/** Longest slug base, in characters; a collision suffix adds 7 more. */
 export const SLUG_BASE_MAX_LENGTH = 100;
+/**
+ * Longest slug base once percent-encoded, as it travels in URLs (a CJK character is 9): the router
+ * refuses path parameters over 500 characters, so a slug must stay well below that.
+ */
+export const SLUG_BASE_MAX_ENCODED_LENGTH = 300;
 
 /**
  * The slug rule (documented in docs/QUERIES.md and the README):
  * NFKD-normalise the title, drop combining marks (so "Crème brûlée" → "creme-brulee"), lower-case,
  * keep every Unicode letter or digit (so "Привет мир" → "привет-мир", "日本語" stays), turn every
- * other run of characters into one hyphen, trim hyphens, cut to 100 code points. A title with no
- * letter or digit at all yields "article". Slugs stay valid path segments once percent-encoded.
+ * other run of characters into one hyphen, trim hyphens, cut to 100 characters and 300 once
+ * percent-encoded. A title with no letter or digit at all yields "article".
  */
 export function slugify(title: string): string {
   const words = title
@@ -17,9 +22,15 @@ export function slugify(title: string): string {
     .toLowerCase()
     .replace(/[^\p{L}\p{N}]+/gu, '-')
     .replace(/^-+|-+$/g, '');
-  // Cut on code points, never inside a surrogate pair, and never end on a hyphen.
-  const base = Array.from(words).slice(0, SLUG_BASE_MAX_LENGTH).join('').replace(/-+$/, '');
-  return base || 'article';
+  // Cut on code points (never inside a surrogate pair) and never end on a hyphen.
+  let base = '';
+  let encodedLength = 0;
+  for (const char of Array.from(words).slice(0, SLUG_BASE_MAX_LENGTH)) {
+    encodedLength += encodeURIComponent(char).length;
+    if (encodedLength > SLUG_BASE_MAX_ENCODED_LENGTH) break;
+    base += char;
+  }
+  return base.replace(/-+$/, '') || 'article';
 }
 
 /**

@@ -137,6 +137,16 @@ describe('slugs', () => {
     }
   });
 
+  it('keeps long non-Latin slugs short enough to stay addressable once percent-encoded', async () => {
+    const article = await postArticle(t, ann, { title: '日'.repeat(150) });
+    expect(encodeURIComponent(article.slug).length).toBeLessThanOrEqual(300);
+    expect(article.slug).toBe('日'.repeat(33));
+    const res = await t.app.inject({ method: 'GET', url: url(article.slug) });
+    expect(res.statusCode).toBe(200);
+    const twin = await postArticle(t, ann, { title: '日'.repeat(150) });
+    expect((await t.app.inject({ method: 'GET', url: url(twin.slug) })).statusCode).toBe(200);
+  });
+
   it('never uses a slug a static route would shadow (GET /api/articles/feed)', async () => {
     const article = await postArticle(t, ann, { title: 'Feed' });
     expect(article.slug).toMatch(/^feed-[0-9a-z]{6}$/);
