@@ -63,7 +63,14 @@ export function createRedisStore(redis: Redis, prefix: string): CacheStore {
       redis.on('ready', listener);
     },
     close: async () => {
-      await redis.quit().catch(() => redis.disconnect());
+      // A hung Redis must not hold up shutdown: QUIT politely, then drop the socket regardless.
+      let timer: NodeJS.Timeout | undefined;
+      const giveUp = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, 1000);
+      });
+      await Promise.race([redis.quit().catch(() => {}), giveUp]);
+      clearTimeout(timer);
+      redis.disconnect();
     },
   };
 }
