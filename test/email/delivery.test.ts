@@ -7,8 +7,10 @@ import {
   PermanentEmailError,
   TransientEmailError,
 } from '../../src/email/delivery.js';
+import { runEmailSendJob } from '../../src/email/job.js';
 import { findEmailsToRequeue, queueEmail } from '../../src/email/log.js';
 import type { EmailKeys } from '../../src/email/render.js';
+import { PermanentJobError } from '../../src/jobs/definition.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { type Inbox, type InboxServer, startInboxServer } from '../support/inbox.js';
 import { insertUser } from '../support/users.js';
@@ -246,5 +248,28 @@ describe('findEmailsToRequeue', () => {
     expect(ids).toContain(lost.id);
     expect(ids).toContain(stuck.id);
     expect(ids).not.toContain(fresh.id);
+  });
+});
+
+describe('the email.send job body', () => {
+  const run = (emailId: number) =>
+    runEmailSendJob({ db: t.deps.database.db, config: keys, maxAttempts: 3 }, t.deps.mailer, { emailId });
+
+  it('sends, retries transient trouble, and turns a permanent refusal into a PermanentJobError', async () => {
+    const sent = await queueVerification();
+    await run(sent.id);
+    expect(await mail.waitForEmails(sent.inbox, 1, 5000)).toHaveLength(1);
+    await run(sent.id);
+    expect(mail.emails(sent.inbox)).toHaveLength(1);
+
+    const greylisted = await queueVerification();
+    mail.rejectNext(1, 452, 'Mailbox full, try later');
+    expect(await rejection(run(greylisted.id))).toBeInstanceOf(TransientEmailError);
+
+    const refused = await queueVerification();
+    mail.rejectNext(1, 554, 'Rejected');
+    const error = await rejection(run(refused.id));
+    expect(error).toBeInstanceOf(PermanentJobError);
+    expect(error.message).toMatch(/554/);
   });
 });
