@@ -8,6 +8,27 @@ import { KEEP_COMPLETED, KEEP_FAILED } from './queue.js';
 import type { JobEnvelope } from './runner.js';
 
 export const QUEUE_NAME = 'jobs';
+/**
+ * BullMQ waits for a connection before it sends a command, for ever if Redis is down. A request
+ * (flush after commit), a scrape or a readiness check must not: past this bound the call fails
+ * and the outbox sweep does the enqueue later.
+ */
+const REDIS_CALL_TIMEOUT_MS = 2000;
+
+class RedisTimeoutError extends Error {
+  override name = 'RedisTimeoutError';
+}
+
+function bounded<T>(what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new RedisTimeoutError(`${what}: Redis did not answer within ${REDIS_CALL_TIMEOUT_MS} ms`)),
+      REDIS_CALL_TIMEOUT_MS,
+    );
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
 
 export interface BullmqQueueOptions {
   redisUrl: string;
@@ -47,8 +68,9 @@ export class BullmqQueue implements JobQueue {
   }
 
   async add(name: string, envelope: JobEnvelope, { jobId, delayMs, attempts }: AddOptions): Promise<void> {
+    this.assertConnected();
     // An id the queue still holds makes this a no-op: enqueuing an outbox row twice runs it once.
-    await this.queue.add(name, envelope, { jobId, delay: delayMs, attempts });
+    await bounded('enqueue', this.queue.add(name, envelope, { jobId, delay: delayMs, attempts }));
   }
 
   async schedule(id: string, name: string, envelope: JobEnvelope, everyMs: number, attempts: number) {
@@ -87,13 +109,10 @@ export class BullmqQueue implements JobQueue {
   }
 
   async counts(): Promise<QueueCounts> {
-    const c = await this.queue.getJobCounts(
-      'waiting',
-      'prioritized',
-      'active',
-      'delayed',
-      'completed',
-      'failed',
+    this.assertConnected();
+    const c = await bounded(
+      'job counts',
+      this.queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'),
     );
     return {
       waiting: (c.waiting ?? 0) + (c.prioritized ?? 0),
@@ -102,6 +121,13 @@ export class BullmqQueue implements JobQueue {
       completed: c.completed ?? 0,
       failed: c.failed ?? 0,
     };
+  }
+
+  /** While Redis is known to be unreachable, fail at once rather than after the timeout. */
+  private assertConnected(): void {
+    if (this.producer.status !== 'ready') {
+      throw new RedisTimeoutError(`Redis is not connected (${this.producer.status})`);
+    }
   }
 
   /** Redis must never evict BullMQ's keys; a cache-style policy silently loses jobs. */
