@@ -135,6 +135,7 @@ export async function deliverEmail(
     const secrets = row.sealedSecrets
       ? (JSON.parse(unseal(sealingKey(deps.keys.jwtSecret), row.sealedSecrets)) as Record<string, unknown>)
       : {};
+    // queueEmails wrote this payload from the same template's typed data (secrets split off).
     const data = { ...row.payload, ...secrets } as unknown as TemplateDataMap[typeof row.template];
     message = renderFor(deps.keys, row.template, data, row.userId);
   } catch (error) {

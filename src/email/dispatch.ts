@@ -7,6 +7,8 @@ import { type DeliveryDeps, deliverEmail } from './delivery.js';
  */
 export interface EmailDispatcher {
   dispatch(emailIds: readonly number[]): Promise<void>;
+  /** Resolves when every delivery dispatched so far has finished (tests, diagnostics). */
+  idle(): Promise<void>;
   /** Waits for deliveries in flight (graceful shutdown). */
   close(): Promise<void>;
 }
@@ -39,6 +41,9 @@ export function createInProcessDispatcher(
           .finally(() => inFlight.delete(delivery));
         inFlight.add(delivery);
       }
+    },
+    idle: async () => {
+      await Promise.all([...inFlight]);
     },
     close: async () => {
       await Promise.all([...inFlight]);

@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queueEmail } from '../../../src/email/log.js';
 import { createUnsubscribeTokens } from '../../../src/email/unsubscribe.js';
@@ -283,5 +285,32 @@ describe('GET /api/admin/emails', () => {
   it('answers 401 without a token and 403 to non-admins', async () => {
     expect((await t.app.inject({ method: 'GET', url: '/api/admin/emails' })).statusCode).toBe(401);
     expect((await list('', ann)).statusCode).toBe(403);
+  });
+});
+
+describe('embedded mode (no SMTP_URL)', () => {
+  it('writes the emails a request causes as .eml files under DATA_DIR/mail', async () => {
+    const user = await insertUser(t);
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/forgot-password',
+      payload: { email: user.email },
+    });
+    expect(res.statusCode).toBe(202);
+    // Delivery runs after the response; wait for the ones in flight.
+    await t.deps.emails.idle();
+    const directory = path.join(t.dataDir, 'mail');
+    const files = readdirSync(directory).filter((name) => name.endsWith('.eml'));
+    const written = files.map((name) => readFileSync(path.join(directory, name), 'utf8'));
+    const mine = written.filter((raw) => raw.includes(`To: ${user.email}`));
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toContain('Subject: Reset your Conduit password');
+
+    const log = await t.app.inject({
+      method: 'GET',
+      url: `/api/admin/emails?to=${encodeURIComponent(user.email)}`,
+      headers: (await insertUser(t, { role: 'admin' })).headers,
+    });
+    expect(log.json().emails).toMatchObject([{ template: 'reset-password', status: 'sent' }]);
   });
 });
