@@ -133,6 +133,7 @@ export async function buildApp(deps: Deps, options: BuildAppOptions = {}): Promi
   });
   await app.register(adminRoutes, {
     prefix: '/admin',
+    db: deps.database.db,
     jobs: deps.jobs,
     verifyCredentials: (login, password) => verifyCredentials(deps.database.db, login, password),
   });

@@ -1,7 +1,9 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Database } from '../../db/client.js';
 import { ForbiddenError, HttpError } from '../../errors.js';
 import type { Viewer } from '../../plugins/auth.js';
+import { type BasicSignIns, findViewer } from './service.js';
 
 /** Checks a login (email or username) and password; null when they do not match. */
 export type VerifyCredentials = (login: string, password: string) => Promise<Viewer | null>;
@@ -33,22 +35,46 @@ function decodeBasic(header: string): { login: string; password: string } | unde
 async function authenticateAdminRequest(
   app: FastifyInstance,
   request: FastifyRequest,
-  verifyCredentials: VerifyCredentials | undefined,
+  options: AdminGuardOptions,
 ): Promise<void> {
   const header = request.headers.authorization;
   if (header === undefined) throw new BasicAuthRequired('Sign in with an admin account');
-  if (!/^Basic /i.test(header.trim()) || !verifyCredentials) {
+  if (!/^Basic /i.test(header.trim()) || !options.verifyCredentials) {
     await app.authenticateAdmin(request);
     return;
   }
-  const credentials = decodeBasic(header);
-  const viewer = credentials && (await verifyCredentials(credentials.login, credentials.password));
-  if (!viewer) throw new BasicAuthRequired('Wrong login or password');
+  const viewer = await basicViewer(app, request, header, options.verifyCredentials, options);
   if (viewer.role !== 'admin') throw new ForbiddenError('Admins only');
   if (!['GET', 'HEAD'].includes(request.method) && !sameOrigin(request)) {
     throw new ForbiddenError('Cross-site requests to the admin dashboard are refused');
   }
   request.viewer = viewer;
+}
+
+async function basicViewer(
+  app: FastifyInstance,
+  request: FastifyRequest,
+  header: string,
+  verifyCredentials: VerifyCredentials,
+  { db, signIns }: AdminGuardOptions,
+): Promise<Viewer> {
+  const knownUserId = signIns.userIdFor(header);
+  if (knownUserId !== undefined) {
+    // Re-read: a demoted or deleted admin loses access at once.
+    const viewer = await findViewer(db, knownUserId);
+    if (!viewer) throw new BasicAuthRequired('Wrong login or password');
+    return viewer;
+  }
+  const credentials = decodeBasic(header);
+  if (!credentials) throw new BasicAuthRequired('Malformed Basic credentials');
+  // Password guesses here count against the same brute-force limits as the login endpoints.
+  if (app.hasDecorator('authRateLimit')) {
+    await app.authRateLimit('login', () => credentials.login)(request);
+  }
+  const viewer = await verifyCredentials(credentials.login, credentials.password);
+  if (!viewer) throw new BasicAuthRequired('Wrong login or password');
+  signIns.remember(header, viewer.id);
+  return viewer;
 }
 
 function sameOrigin(request: FastifyRequest): boolean {
@@ -68,11 +94,17 @@ function sameOrigin(request: FastifyRequest): boolean {
  * than throwing: Bull Board installs its own error handler for its routes, which would turn a
  * 401 into a 500.
  */
-export function adminGuard(app: FastifyInstance, verifyCredentials: VerifyCredentials | undefined) {
+export interface AdminGuardOptions {
+  db: Database;
+  verifyCredentials: VerifyCredentials | undefined;
+  signIns: BasicSignIns;
+}
+
+export function adminGuard(app: FastifyInstance, options: AdminGuardOptions) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     reply.header('cache-control', 'no-store');
     try {
-      await authenticateAdminRequest(app, request, verifyCredentials);
+      await authenticateAdminRequest(app, request, options);
     } catch (error) {
       if (!(error instanceof HttpError)) throw error;
       const detail = error.message;

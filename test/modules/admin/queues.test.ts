@@ -28,7 +28,13 @@ describeWithRedis('Bull Board at /admin/queues', () => {
   const prefix = uniqueKey('admin');
 
   beforeAll(async () => {
-    t = await createTestApp({ REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, RUN_JOBS_IN_API: 'false' });
+    t = await createTestApp({
+      REDIS_URL: TEST_REDIS_URL,
+      QUEUE_PREFIX: prefix,
+      RUN_JOBS_IN_API: 'false',
+      AUTH_RATE_LIMIT_ACCOUNT_MAX: '5',
+      RATE_LIMIT_KEY_PREFIX: `${prefix}:rate-limit:`,
+    });
     admin = await withPassword(t, await insertUser(t, { role: 'admin' }));
     member = await withPassword(t, await insertUser(t));
   });
@@ -97,6 +103,23 @@ describeWithRedis('Bull Board at /admin/queues', () => {
     expect(wrong.headers['www-authenticate']).toMatch(/^Basic/);
     expect((await get('/admin/queues', basic(member.email, PASSWORD))).statusCode).toBe(403);
     expect((await get('/admin/queues', { authorization: 'Basic !!!' })).statusCode).toBe(401);
+  });
+
+  it('takes a demoted admin off the dashboard at once, even mid-session', async () => {
+    const former = await withPassword(t, await insertUser(t, { role: 'admin' }));
+    expect((await get('/admin/queues', basic(former.email, PASSWORD))).statusCode).toBe(200);
+    await t.deps.database.db.update(users).set({ role: 'user' }).where(eq(users.id, former.id));
+    expect((await get('/admin/queues', basic(former.email, PASSWORD))).statusCode).toBe(403);
+  });
+
+  it('counts Basic password guesses against the login rate limit', async () => {
+    const target = await withPassword(t, await insertUser(t, { role: 'admin' }));
+    for (let guess = 1; guess <= 5; guess += 1) {
+      expect((await get('/admin/queues', basic(target.email, `guess ${guess}`))).statusCode).toBe(401);
+    }
+    const blocked = await get('/admin/queues', basic(target.email, PASSWORD));
+    expect(blocked.statusCode).toBe(429);
+    expect(blocked.headers['retry-after']).toBeDefined();
   });
 
   it('refuses a cross-site state change riding on the browser-held Basic credentials', async () => {
