@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { Type } from 'typebox';
 import type { Viewer } from '../plugins/auth.js';
 import type { CacheOutcome, ResponseCache } from './response-cache.js';
 
@@ -10,6 +11,11 @@ declare module 'fastify' {
     cache: ResponseCache;
   }
 }
+
+/** For the response schema of a `cachedGet` route, so the docs show the conditional GET. */
+export const notModifiedResponse = {
+  304: Type.Null({ description: 'Not Modified: `If-None-Match` matched the current `ETag` (empty body)' }),
+};
 
 export interface CachedGetOptions<T> {
   /** What the response depends on (`cacheReads.*` in namespaces.ts). */
