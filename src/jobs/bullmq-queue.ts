@@ -132,7 +132,9 @@ export class BullmqQueue implements JobQueue {
 
   /** Redis must never evict BullMQ's keys; a cache-style policy silently loses jobs. */
   async evictionPolicy(): Promise<string | undefined> {
-    const info = await this.producer.info('memory');
+    // At start-up the connection may still be opening (and sends nothing until it is).
+    await bounded('connect', this.queue.waitUntilReady());
+    const info = await bounded('info', this.producer.info('memory'));
     return /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
   }
 

@@ -70,7 +70,7 @@ describeWithRedis.runIf(testDatabaseKind === 'postgres')('worker processes', () 
     await removeQueueKeys(prefix);
   });
 
-  async function startWorkerProcess(): Promise<WorkerProcess> {
+  async function startWorkerProcess(concurrency = 2): Promise<WorkerProcess> {
     const worker = new WorkerProcess({
       ...jobsEnv,
       NODE_ENV: 'test',
@@ -81,7 +81,7 @@ describeWithRedis.runIf(testDatabaseKind === 'postgres')('worker processes', () 
       REDIS_URL: TEST_REDIS_URL,
       QUEUE_PREFIX: prefix,
       MIGRATE_ON_START: 'false',
-      WORKER_CONCURRENCY: '2',
+      WORKER_CONCURRENCY: String(concurrency),
     });
     workers.push(worker);
     await waitFor(`the worker to start:\n${worker.output}`, () => worker.started(), 30_000);
@@ -113,6 +113,18 @@ describeWithRedis.runIf(testDatabaseKind === 'postgres')('worker processes', () 
     expect(warned).toBe(policy !== 'noeviction');
   });
 
+  it('shares the work between any number of worker processes', async () => {
+    const [a, b] = await Promise.all([startWorkerProcess(1), startWorkerProcess(1)]);
+    const probes = await Promise.all([1, 2, 3, 4].map(() => submitProbe({ sleepMs: 800 })));
+    for (const { id } of probes) expect((await settledRow(t, id)).status).toBe('done');
+    const ranOn = (worker: WorkerProcess | undefined) =>
+      probes.filter(({ id }) => worker?.attempts(id).some((line) => line.outcome === 'completed')).length;
+    // One job at a time each: while one worker is busy, the other takes the next job.
+    expect(ranOn(a)).toBeGreaterThan(0);
+    expect(ranOn(b)).toBeGreaterThan(0);
+    expect(ranOn(a) + ranOn(b)).toBe(4);
+  });
+
   it('a job cut off by SIGKILL runs again on a restarted worker, its effect applied once', async () => {
     const first = await startWorkerProcess();
     const { key, id } = await submitProbe({ sleepMs: 3000 });
@@ -127,7 +139,9 @@ describeWithRedis.runIf(testDatabaseKind === 'postgres')('worker processes', () 
     expect(row).toMatchObject({ status: 'done', attempts: 2 });
     expect(second.attempts(id)).toEqual([expect.objectContaining({ outcome: 'completed' })]);
     expect(second.lines.some((line) => line.msg === 'probe effect already applied')).toBe(true);
-    expect(probeEffects(t.dataDir, key)).toEqual([id]);
+    expect(probeEffects(t.dataDir, key), `effects; worker logs:\n${first.output}\n${second.output}`).toEqual([
+      id,
+    ]);
   }, 40_000);
 
   it('SIGTERM lets the running job finish, then exits 0', async () => {
