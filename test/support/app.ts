@@ -88,6 +88,8 @@ export async function createTestApp(
     DATA_DIR: dataDir,
     LOG_LEVEL: 'silent',
     DATABASE_URL: databaseUrl,
+    // Test files run in parallel on one Redis, each on its own database: never share cache entries.
+    CACHE_KEY_PREFIX: `test:cache:${randomBytes(6).toString('hex')}:`,
     ...env,
   });
   const deps = await createDeps(config, { database });

@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { cachedGet, notModifiedResponse } from '../../cache/http.js';
+import { cacheReads, cacheWrites } from '../../cache/namespaces.js';
 import type { Database } from '../../db/client.js';
 import { requireViewer } from '../../plugins/auth.js';
 import { problemResponses } from '../../plugins/errors.js';
@@ -56,13 +58,23 @@ export const articleRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async 
         summary: 'List articles, newest first, filtered by tag, author or favoriting user',
         security: OPTIONAL_SIGN_IN,
         querystring: ListQuerySchema,
-        response: { 200: MultipleArticlesResponseSchema, ...problemResponses(401, 422) },
+        response: {
+          200: MultipleArticlesResponseSchema,
+          ...notModifiedResponse,
+          ...problemResponses(401, 422),
+        },
       },
     },
-    async (request) => {
+    (request, reply) => {
       const { tag, author, favorited } = request.query;
-      const viewerId = request.viewer?.id ?? null;
-      return page({ tag, author, favorited, ...paging(request.query) }, viewerId);
+      return cachedGet(request, reply, {
+        namespaces: cacheReads.articleList(),
+        compute: () => listArticles(db, { tag, author, favorited, ...paging(request.query) }, null),
+        personalize: async ({ articles, articlesCount }, viewer) => ({
+          articles: await present(articles, viewer?.id ?? null),
+          articlesCount,
+        }),
+      });
     },
   );
 
@@ -93,12 +105,20 @@ export const articleRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async 
         summary: 'Get an article',
         security: OPTIONAL_SIGN_IN,
         params: SlugParamsSchema,
-        response: { 200: SingleArticleResponseSchema, ...problemResponses(401, 404, 422) },
+        response: {
+          200: SingleArticleResponseSchema,
+          ...notModifiedResponse,
+          ...problemResponses(401, 404, 422),
+        },
       },
     },
-    async (request) => {
-      const viewerId = request.viewer?.id ?? null;
-      return single(await getArticle(db, request.params.slug, viewerId), viewerId);
+    (request, reply) => {
+      const { slug } = request.params;
+      return cachedGet(request, reply, {
+        namespaces: cacheReads.article(slug),
+        compute: () => getArticle(db, slug, null),
+        personalize: (view, viewer) => single(view, viewer?.id ?? null),
+      });
     },
   );
 
@@ -117,6 +137,7 @@ export const articleRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async 
     async (request, reply) => {
       const viewer = requireViewer(request);
       const view = await createArticle(db, viewer.id, request.body.article);
+      await app.cache.invalidate(cacheWrites.articleCreated(view.slug));
       return reply.code(201).send(await single(view, viewer.id));
     },
   );
@@ -137,6 +158,7 @@ export const articleRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async 
     async (request) => {
       const viewer = requireViewer(request);
       const view = await updateArticle(db, viewer.id, request.params.slug, request.body.article);
+      await app.cache.invalidate(cacheWrites.articleUpdated(request.params.slug, view.slug));
       return single(view, viewer.id);
     },
   );
@@ -156,6 +178,7 @@ export const articleRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async 
     async (request, reply) => {
       const viewer = requireViewer(request);
       await deleteArticle(db, viewer.id, request.params.slug);
+      await app.cache.invalidate(cacheWrites.articleDeleted(request.params.slug));
       return reply.code(204).send(null);
     },
   );
@@ -174,7 +197,9 @@ export const articleRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async 
     },
     async (request) => {
       const viewer = requireViewer(request);
-      return single(await favoriteArticle(db, viewer.id, request.params.slug), viewer.id);
+      const view = await favoriteArticle(db, viewer.id, request.params.slug);
+      await app.cache.invalidate(cacheWrites.favoriteChanged(view.slug));
+      return single(view, viewer.id);
     },
   );
 
@@ -192,7 +217,9 @@ export const articleRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async 
     },
     async (request) => {
       const viewer = requireViewer(request);
-      return single(await unfavoriteArticle(db, viewer.id, request.params.slug), viewer.id);
+      const view = await unfavoriteArticle(db, viewer.id, request.params.slug);
+      await app.cache.invalidate(cacheWrites.favoriteChanged(view.slug));
+      return single(view, viewer.id);
     },
   );
 };

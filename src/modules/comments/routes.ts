@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { cachedGet, notModifiedResponse } from '../../cache/http.js';
+import { cacheReads, cacheWrites } from '../../cache/namespaces.js';
 import type { Database } from '../../db/client.js';
 import { requireViewer } from '../../plugins/auth.js';
 import { problemResponses } from '../../plugins/errors.js';
@@ -24,18 +26,27 @@ export const commentRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async 
         summary: "An article's comments, newest first",
         security: OPTIONAL_SIGN_IN,
         params: SlugParamsSchema,
-        response: { 200: MultipleCommentsResponseSchema, ...problemResponses(401, 404, 422) },
+        response: {
+          200: MultipleCommentsResponseSchema,
+          ...notModifiedResponse,
+          ...problemResponses(401, 404, 422),
+        },
       },
     },
-    async (request) => {
-      const viewerId = request.viewer?.id ?? null;
-      const views = await listComments(db, request.params.slug, viewerId);
-      const following = await followedAmong(
-        db,
-        viewerId,
-        views.map((view) => view.author.id),
-      );
-      return { comments: views.map((view) => presentComment(view, following)) };
+    (request, reply) => {
+      const { slug } = request.params;
+      return cachedGet(request, reply, {
+        namespaces: cacheReads.comments(slug),
+        compute: () => listComments(db, slug, null),
+        personalize: async (views, viewer) => {
+          const following = await followedAmong(
+            db,
+            viewer?.id ?? null,
+            views.map((view) => view.author.id),
+          );
+          return { comments: views.map((view) => presentComment(view, following)) };
+        },
+      });
     },
   );
 
@@ -55,6 +66,7 @@ export const commentRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async 
     async (request) => {
       const viewer = requireViewer(request);
       const view = await addComment(db, viewer.id, request.params.slug, request.body.comment.body);
+      await app.cache.invalidate(cacheWrites.commentChanged(request.params.slug));
       // Your own comment: you cannot follow yourself.
       return { comment: presentComment(view, new Set()) };
     },
@@ -75,6 +87,7 @@ export const commentRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async 
     async (request, reply) => {
       const viewer = requireViewer(request);
       await deleteComment(db, viewer.id, request.params.slug, request.params.id);
+      await app.cache.invalidate(cacheWrites.commentChanged(request.params.slug));
       return reply.code(204).send(null);
     },
   );

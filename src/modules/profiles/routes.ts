@@ -1,4 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { cachedGet, notModifiedResponse } from '../../cache/http.js';
+import { cacheReads, cacheWrites } from '../../cache/namespaces.js';
 import type { Database } from '../../db/client.js';
 import { requireViewer } from '../../plugins/auth.js';
 import { problemResponses } from '../../plugins/errors.js';
@@ -15,14 +17,19 @@ export const profileRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async 
         summary: 'Get a profile (sign-in optional: it fills `following`)',
         security: OPTIONAL_SIGN_IN,
         params: UsernameParamsSchema,
-        response: { 200: ProfileResponseSchema, ...problemResponses(401, 404, 422) },
+        response: { 200: ProfileResponseSchema, ...notModifiedResponse, ...problemResponses(401, 404, 422) },
       },
     },
-    async (request) => {
+    (request, reply) => {
       const { username } = request.params;
-      const view = await findProfile(db, username);
-      const followed = await followedAmong(db, request.viewer?.id ?? null, [view.id]);
-      return { profile: presentProfile(view, followed.has(view.id)) };
+      return cachedGet(request, reply, {
+        namespaces: cacheReads.profile(username),
+        compute: () => findProfile(db, username),
+        personalize: async (view, viewer) => {
+          const followed = await followedAmong(db, viewer?.id ?? null, [view.id]);
+          return { profile: presentProfile(view, followed.has(view.id)) };
+        },
+      });
     },
   );
 
@@ -42,6 +49,7 @@ export const profileRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async 
       const viewer = requireViewer(request);
       const { username } = request.params;
       const view = await followUser(db, viewer.id, username);
+      await app.cache.invalidate(cacheWrites.followChanged(view.username));
       return { profile: presentProfile(view, true) };
     },
   );
@@ -62,6 +70,7 @@ export const profileRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async 
       const viewer = requireViewer(request);
       const { username } = request.params;
       const view = await unfollowUser(db, viewer.id, username);
+      await app.cache.invalidate(cacheWrites.followChanged(view.username));
       return { profile: presentProfile(view, false) };
     },
   );

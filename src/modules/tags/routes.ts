@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { cachedGet, notModifiedResponse } from '../../cache/http.js';
+import { cacheReads } from '../../cache/namespaces.js';
 import type { Database } from '../../db/client.js';
 import { POPULAR_TAGS_LIMIT, popularTags } from './service.js';
 
@@ -16,9 +18,13 @@ export const tagRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async (app
       schema: {
         tags: ['Tags'],
         summary: 'Tags in use, most popular first',
-        response: { 200: TagsResponseSchema },
+        response: { 200: TagsResponseSchema, ...notModifiedResponse },
       },
     },
-    async () => ({ tags: await popularTags(db) }),
+    (request, reply) =>
+      cachedGet(request, reply, {
+        namespaces: cacheReads.tags(),
+        compute: async () => ({ tags: await popularTags(db) }),
+      }),
   );
 };

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { cacheWrites } from '../../cache/namespaces.js';
 import type { Database } from '../../db/client.js';
 import { HttpError } from '../../errors.js';
 import { requireViewer } from '../../plugins/auth.js';
@@ -117,7 +118,11 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
         response: { 200: UserResponse, ...problemResponses(401, 422) },
       },
     },
-    async (request) =>
-      userView(await updateUser(db, requireViewer(request).id, request.body.user), accessTokens),
+    async (request) => {
+      const viewer = requireViewer(request);
+      const user = await updateUser(db, viewer.id, request.body.user);
+      await app.cache.invalidate(cacheWrites.userUpdated(viewer.username, user.username));
+      return userView(user, accessTokens);
+    },
   );
 };

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cacheReads } from '../../../src/cache/namespaces.js';
 import { articles } from '../../../src/db/schema.js';
 import { createTestApp, type TestApp } from '../../support/app.js';
 import { insertUser, type TestUser } from '../../support/users.js';
@@ -163,7 +164,12 @@ describe('GET /api/articles/feed', () => {
 });
 
 describe('query count', () => {
+  /** SQL of a cache MISS: what the database pays (a HIT costs none, or the viewer's flags). */
   async function countQueries(run: () => Promise<unknown>): Promise<number> {
+    await t.app.cache.invalidate([
+      ...cacheReads.articleList(),
+      ...cacheReads.article(created[0]?.slug ?? ''),
+    ]);
     t.queries.reset();
     await run();
     return t.queries.count;
