@@ -9,12 +9,8 @@ import { InProcessQueue } from './in-process-queue.js';
 import { markEnqueued, type OutboxRow, pendingRows, rowsToSweep } from './outbox.js';
 import { isJobName, type JobName, type JobPayload, jobPayloadSchemas } from './payloads.js';
 import type { JobQueue, QueueCounts } from './queue.js';
-import { buildRegistry, jobDefinitions } from './registry.js';
+import { buildRegistry, jobDefinitions, recurringJobs } from './registry.js';
 import { runAttempt } from './runner.js';
-
-/** Refresh tokens are kept this long after they expire or are revoked (audits, support). */
-const REFRESH_TOKEN_RETENTION_DAYS = 7;
-const DAY_MS = 24 * 3600_000;
 
 /** `deps.jobs`: what the rest of the system uses to start background work. */
 export interface Jobs extends JobEnqueuer {
@@ -132,22 +128,8 @@ export function createJobs({
         (envelope, meta) => runAttempt({ registry: handlers, db, config, log, jobs }, envelope, meta),
         settings.concurrency,
       );
-      const every = [
-        {
-          id: 'outbox-sweep',
-          name: 'system.outbox-sweep' as const,
-          payload: {},
-          everyMs: settings.outboxSweepSeconds * 1000,
-        },
-        {
-          id: 'purge-refresh-tokens',
-          name: 'maintenance.purge-refresh-tokens' as const,
-          payload: { retentionDays: REFRESH_TOKEN_RETENTION_DAYS },
-          everyMs: DAY_MS,
-        },
-      ];
-      for (const { id, name, payload, everyMs } of every) {
-        await queue.schedule(id, name, { payload }, everyMs, attemptsOf(name));
+      for (const { id, name, payload, everyMs } of recurringJobs) {
+        await queue.schedule(id, name, { payload }, everyMs(config), attemptsOf(name));
       }
       // Work recorded before this process started (a crash, a lost enqueue) runs now, not in a
       // minute. The in-process runner's memory died with the last process: what it had enqueued

@@ -1,8 +1,9 @@
+import type { Config } from '../config.js';
 import type { JobDefinition } from './definition.js';
 import { outboxSweepJob } from './handlers/outbox-sweep.js';
 import { probeJob } from './handlers/probe.js';
 import { purgeRefreshTokensJob } from './handlers/purge-refresh-tokens.js';
-import { JOB_NAMES, type JobName } from './payloads.js';
+import { JOB_NAMES, type JobName, type JobPayload } from './payloads.js';
 
 export type JobRegistry = ReadonlyMap<JobName, JobDefinition>;
 
@@ -11,6 +12,38 @@ export const jobDefinitions: readonly JobDefinition[] = [
   purgeRefreshTokensJob as JobDefinition,
   outboxSweepJob as JobDefinition,
   probeJob as JobDefinition,
+];
+
+/** A job that runs every `everyMs` (a BullMQ job scheduler; a timer in embedded mode). */
+export interface RecurringJob<N extends JobName = JobName> {
+  /** Identifies the schedule: changing `everyMs` and restarting updates it in place. */
+  id: string;
+  name: N;
+  payload: JobPayload<N>;
+  everyMs: (config: Config) => number;
+}
+
+function recurring<N extends JobName>(job: RecurringJob<N>): RecurringJob {
+  return job as unknown as RecurringJob;
+}
+
+/** Refresh tokens are kept this long after they expire or are revoked (audits, support). */
+const REFRESH_TOKEN_RETENTION_DAYS = 7;
+
+/** Every recurring job; defined (idempotently) by every process that runs jobs. */
+export const recurringJobs: readonly RecurringJob[] = [
+  recurring({
+    id: 'outbox-sweep',
+    name: 'system.outbox-sweep',
+    payload: {},
+    everyMs: (config) => config.jobs.outboxSweepSeconds * 1000,
+  }),
+  recurring({
+    id: 'purge-refresh-tokens',
+    name: 'maintenance.purge-refresh-tokens',
+    payload: { retentionDays: REFRESH_TOKEN_RETENTION_DAYS },
+    everyMs: () => 24 * 3600_000,
+  }),
 ];
 
 export class JobRegistryError extends Error {

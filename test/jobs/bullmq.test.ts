@@ -1,6 +1,8 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../support/app.js';
 import { describeWithRedis, TEST_REDIS_URL } from '../support/services.js';
 import { queueContract } from './contract.js';
-import { uniqueKey } from './support.js';
+import { removeQueueKeys, uniqueKey } from './support.js';
 
 describeWithRedis('BullMQ adapter', () => {
   // Same process, real Redis: the app enqueues and its own BullMQ worker runs the jobs.
@@ -9,4 +11,31 @@ describeWithRedis('BullMQ adapter', () => {
     QUEUE_PREFIX: uniqueKey('contract'),
     RUN_JOBS_IN_API: 'true',
   }));
+});
+
+describeWithRedis('BullMQ job schedulers', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({
+      REDIS_URL: TEST_REDIS_URL,
+      QUEUE_PREFIX: uniqueKey('schedulers'),
+      RUN_JOBS_IN_API: 'true',
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await removeQueueKeys(t.config.jobs.queuePrefix);
+  });
+
+  it('defines the recurring jobs as BullMQ job schedulers', async () => {
+    const schedulers = await t.deps.jobs.bullmq?.queue.getJobSchedulers();
+    expect(
+      schedulers
+        ?.map(({ key, name, every }) => ({ key, name, every }))
+        .sort((a, b) => a.key.localeCompare(b.key)),
+    ).toEqual([
+      { key: 'outbox-sweep', name: 'system.outbox-sweep', every: 60_000 },
+      { key: 'purge-refresh-tokens', name: 'maintenance.purge-refresh-tokens', every: 86_400_000 },
+    ]);
+  });
 });
