@@ -58,6 +58,8 @@ export interface Config {
 export interface JobsConfig {
   /** Redis key prefix of every queue; tests isolate themselves with their own. */
   readonly queuePrefix: string;
+  /** The prefix was generated for one test app: its keys are nobody else's, removed on close. */
+  readonly ephemeralQueue: boolean;
   /** Jobs one worker process (or the in-process runner) runs at the same time. */
   readonly concurrency: number;
   readonly attempts: number;
@@ -209,10 +211,11 @@ function adminAccount(env: Env): { adminEmail: string | undefined; adminPassword
 }
 
 function jobsConfig(env: Env, nodeEnv: NodeEnv, redisUrl: string | undefined): JobsConfig {
+  const configuredPrefix = read(env, 'QUEUE_PREFIX');
+  // Test apps share one Redis: an unset prefix must not let one test file run another's jobs.
+  const ephemeralQueue = configuredPrefix === undefined && nodeEnv === 'test';
   const queuePrefix =
-    read(env, 'QUEUE_PREFIX') ??
-    // Test apps share one Redis: an unset prefix must not let one test file run another's jobs.
-    (nodeEnv === 'test' ? `conduit-test-${randomBytes(4).toString('hex')}` : 'conduit');
+    configuredPrefix ?? (ephemeralQueue ? `conduit-test-${randomBytes(4).toString('hex')}` : 'conduit');
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(queuePrefix)) {
     throw new ConfigError(`QUEUE_PREFIX must be 1 to 64 letters, digits, - or _, got "${queuePrefix}"`);
   }
@@ -222,6 +225,7 @@ function jobsConfig(env: Env, nodeEnv: NodeEnv, redisUrl: string | undefined): J
     redisUrl === undefined || boolean(env, 'RUN_JOBS_IN_API', read(env, 'DATABASE_URL') === undefined);
   return Object.freeze({
     queuePrefix,
+    ephemeralQueue,
     concurrency: integer(env, 'WORKER_CONCURRENCY', 5, 1, 200),
     attempts: integer(env, 'JOB_ATTEMPTS', 5, 1, 50),
     backoffMs: integer(env, 'JOB_BACKOFF_MS', 2000, 1, 3_600_000),

@@ -35,6 +35,8 @@ export interface BullmqQueueOptions {
   prefix: string;
   backoffMs: number;
   lockMs: number;
+  /** Delete every key of this prefix on close (a test app's generated prefix). */
+  removeKeysOnClose?: boolean;
   log: Logger;
 }
 
@@ -123,6 +125,18 @@ export class BullmqQueue implements JobQueue {
     };
   }
 
+  private async removeKeys(): Promise<void> {
+    let cursor = '0';
+    do {
+      const [next, keys] = await bounded(
+        'scan',
+        this.producer.scan(cursor, 'MATCH', `${this.options.prefix}:*`, 'COUNT', 500),
+      );
+      if (keys.length > 0) await bounded('unlink', this.producer.unlink(...keys));
+      cursor = next;
+    } while (cursor !== '0');
+  }
+
   /** While Redis is known to be unreachable, fail at once rather than after the timeout. */
   private assertConnected(): void {
     if (this.producer.status !== 'ready') {
@@ -142,6 +156,7 @@ export class BullmqQueue implements JobQueue {
     // worker.close() waits for the running jobs to finish.
     await this.worker?.close();
     await this.queue.close();
+    if (this.options.removeKeysOnClose) await this.removeKeys().catch(() => {});
     for (const connection of [this.workerConnection, this.producer]) {
       await connection?.quit().catch(() => connection.disconnect());
     }

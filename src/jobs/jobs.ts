@@ -61,6 +61,7 @@ export function createJobs({
         prefix: settings.queuePrefix,
         backoffMs: settings.backoffMs,
         lockMs: settings.lockMs,
+        removeKeysOnClose: settings.ephemeralQueue,
         log,
       })
     : undefined;

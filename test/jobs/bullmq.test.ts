@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { describeWithRedis, TEST_REDIS_URL } from '../support/services.js';
@@ -11,6 +12,28 @@ describeWithRedis('BullMQ adapter', () => {
     QUEUE_PREFIX: uniqueKey('contract'),
     RUN_JOBS_IN_API: 'true',
   }));
+});
+
+describeWithRedis('a test app without QUEUE_PREFIX', () => {
+  it('gets a queue prefix of its own and leaves no key behind', async () => {
+    const t = await createTestApp({ REDIS_URL: TEST_REDIS_URL, RUN_JOBS_IN_API: 'true' });
+    const prefix = t.config.jobs.queuePrefix;
+    expect(prefix).toMatch(/^conduit-test-[0-9a-f]{8}$/);
+    await t.deps.jobs.enqueue(
+      'system.probe',
+      { key: uniqueKey('left') },
+      { runAt: new Date(Date.now() + 60_000) },
+    );
+    const redis = t.deps.redis;
+    expect((await redis?.keys(`${prefix}:*`))?.length).toBeGreaterThan(0);
+    const check = new Redis(TEST_REDIS_URL);
+    try {
+      await t.close();
+      expect(await check.keys(`${prefix}:*`)).toEqual([]);
+    } finally {
+      check.disconnect();
+    }
+  });
 });
 
 describeWithRedis('BullMQ job schedulers', () => {
