@@ -49,7 +49,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
       throw error;
     }
     log.info(
-      { concurrency: config.jobs.concurrency, queuePrefix: config.jobs.queuePrefix, pid: process.pid },
+      { concurrency: config.jobs.concurrency, queuePrefix: config.jobs.queuePrefix },
       'worker started',
     );
     return {
