@@ -76,7 +76,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     { maxAttempts: 1, log: pino({ name: 'email', level: config.logLevel }) },
   );
   // Only enqueues until someone calls startProcessing (the app when it runs jobs, or the worker).
-  const jobs = createJobs({ config, db: database.db });
+  const jobs = createJobs({ config, db: database.db, services: { mailer, cache } });
   readiness.push({ name: 'jobs', check: async () => ({ mode: jobs.mode, ...(await jobs.counts()) }) });
   if (redis) {
     readiness.push({

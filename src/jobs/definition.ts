@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
+import type { ResponseCache } from '../cache/response-cache.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
+import type { Mailer } from '../email/mailer.js';
 import type { JobName, JobPayload } from './payloads.js';
 
 /** What a handler may use besides its payload. */
@@ -15,6 +17,16 @@ export interface JobContext {
   readonly log: Logger;
   /** Enqueues follow-up work or sweeps the outbox (the sweep job uses it). */
   readonly jobs: JobEnqueuer;
+  /** SMTP (or .eml) transport, for the email send job. */
+  readonly mailer: Mailer;
+  /** The response cache, so a job's write (e.g. a scheduled publish) invalidates what it changed. */
+  readonly cache: ResponseCache;
+}
+
+/** The long-lived services a process hands to its job handlers. */
+export interface JobServices {
+  readonly mailer: Mailer;
+  readonly cache: ResponseCache;
 }
 
 export interface EnqueueOptions {

@@ -4,7 +4,7 @@ import { Value } from 'typebox/value';
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
 import { BullmqQueue } from './bullmq-queue.js';
-import type { EnqueueOptions, JobDefinition, JobEnqueuer } from './definition.js';
+import type { EnqueueOptions, JobDefinition, JobEnqueuer, JobServices } from './definition.js';
 import { InProcessQueue } from './in-process-queue.js';
 import { markEnqueued, type OutboxRow, pendingRows, rowsToSweep } from './outbox.js';
 import { isJobName, type JobName, type JobPayload, jobPayloadSchemas } from './payloads.js';
@@ -26,6 +26,8 @@ export interface Jobs extends JobEnqueuer {
 export interface CreateJobsOptions {
   config: Config;
   db: Database;
+  /** What handlers may use besides the database (mailer, cache). */
+  services: JobServices;
   log?: Logger;
   /** The handlers (default: all of ./registry.ts); checked: exactly one per job name. */
   definitions?: readonly JobDefinition[];
@@ -49,6 +51,7 @@ export function createJobsLogger(config: Config): Logger {
 export function createJobs({
   config,
   db,
+  services,
   log = createJobsLogger(config),
   definitions = jobDefinitions,
 }: CreateJobsOptions): Jobs {
@@ -126,7 +129,8 @@ export function createJobs({
       if (processing) return;
       processing = true;
       await queue.process(
-        (envelope, meta) => runAttempt({ registry: handlers, db, config, log, jobs }, envelope, meta),
+        (envelope, meta) =>
+          runAttempt({ registry: handlers, db, config, log, jobs, services }, envelope, meta),
         settings.concurrency,
       );
       for (const { id, name, payload, everyMs } of recurringJobs) {

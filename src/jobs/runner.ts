@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { Value } from 'typebox/value';
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
-import { type JobDefinition, type JobEnqueuer, PermanentJobError } from './definition.js';
+import { type JobDefinition, type JobEnqueuer, type JobServices, PermanentJobError } from './definition.js';
 import { beginAttempt, markDone, markFailed, recordError } from './outbox.js';
 import { isJobName, type JobName, jobPayloadSchemas } from './payloads.js';
 import type { JobRegistry } from './registry.js';
@@ -33,6 +33,7 @@ export interface RunnerDeps {
   config: Config;
   log: Logger;
   jobs: JobEnqueuer;
+  services: JobServices;
 }
 
 function errorMessage(error: unknown): string {
@@ -84,6 +85,8 @@ export async function runAttempt(
       config: deps.config,
       log,
       jobs: deps.jobs,
+      mailer: deps.services.mailer,
+      cache: deps.services.cache,
     });
     if (outboxId) await markDone(deps.db, outboxId);
     return finish({ outcome: 'completed' });

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
+import { createResponseCache } from '../cache/create.js';
 import { type Config, ConfigError } from '../config.js';
 import { openDatabase } from '../db/client.js';
+import { createMailer } from '../email/mailer.js';
 import type { JobDefinition } from './definition.js';
 import { createJobs, createJobsLogger } from './jobs.js';
 import { buildRegistry, jobDefinitions } from './registry.js';
@@ -32,8 +34,26 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
   buildRegistry(options.definitions ?? jobDefinitions);
   const log = options.log ?? createJobsLogger(config);
   const database = await openDatabase(config);
+  const mailer = createMailer({
+    smtpUrl: config.smtpUrl,
+    from: config.mailFrom,
+    dataDir: config.dataDir,
+    logger: log.child({ module: 'mailer' }),
+  });
+  const cache = createResponseCache(config);
+  cache.attachLogger(log.child({ module: 'cache' }));
+  const closeServices = async () => {
+    await mailer.close();
+    await cache.close();
+  };
   try {
-    const jobs = createJobs({ config, db: database.db, log, definitions: options.definitions });
+    const jobs = createJobs({
+      config,
+      db: database.db,
+      services: { mailer, cache },
+      log,
+      definitions: options.definitions,
+    });
     try {
       if (config.migrateOnStart) await database.migrate();
       const policy = await jobs.bullmq?.evictionPolicy().catch(() => undefined);
@@ -55,10 +75,12 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
     return {
       close: async () => {
         await jobs.close();
+        await closeServices();
         await database.close();
       },
     };
   } catch (error) {
+    await closeServices();
     await database.close();
     throw error;
   }
