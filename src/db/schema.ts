@@ -103,13 +103,24 @@ export const articles = pgTable(
     favoritesCount: integer('favorites_count').notNull().default(0),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
+    // Scheduled publishing (articles module). `published_at` null = scheduled, visible to its
+    // author only; lists order by it, so an article goes live as the newest. The default makes
+    // every plain insert published at once; only a create with a future `publishAt` writes null.
+    publishedAt: timestamp('published_at', { withTimezone: true, mode: 'date' }).defaultNow(),
+    // The time the author asked for (null = published on creation); the publish job and the due
+    // sweep publish a row once it has passed.
+    publishAt: timestamp('publish_at', { withTimezone: true, mode: 'date' }),
   },
   (t) => [
-    // Global list, newest first (id breaks ties). Ascending on purpose: a backward scan serves
-    // `ORDER BY created_at DESC, id DESC` exactly, while a `DESC NULLS LAST` index would not.
-    index('articles_created_at_idx').on(t.createdAt, t.id),
+    // Global list, newest published first (id breaks ties). Ascending on purpose: a backward scan
+    // serves `ORDER BY published_at DESC, id DESC` exactly (NULLS FIRST, excluded by the WHERE).
+    index('articles_published_at_idx').on(t.publishedAt, t.id),
     // `?author=` filter and the feed (author IN followed authors, newest first).
-    index('articles_author_created_at_idx').on(t.authorId, t.createdAt, t.id),
+    index('articles_author_published_at_idx').on(t.authorId, t.publishedAt, t.id),
+    // The due sweep: scheduled rows only (a handful), by requested time.
+    index('articles_scheduled_publish_at_idx')
+      .on(t.publishAt)
+      .where(sql`${t.publishedAt} is null`),
     check('articles_favorites_count_nonnegative', sql`${t.favoritesCount} >= 0`),
   ],
 );
