@@ -26,9 +26,13 @@ export interface Config {
   readonly mailFrom: string;
   /** Public base URL used in links inside emails. */
   readonly appUrl: string;
+  /** Recipients per notification fan-out job (new article, weekly digest); NOTIFICATION_BATCH_SIZE. */
+  readonly notificationBatchSize: number;
   readonly jwtSecret: string;
   readonly accessTokenTtlSeconds: number;
   readonly refreshTokenTtlSeconds: number;
+  /** `false` (CACHE_ENABLED=false): every cached GET reads the database (benchmarks, debugging). */
+  readonly cacheEnabled: boolean;
   readonly cacheTtlSeconds: number;
   /** Upper bound of one cache round trip; past it the request is answered from the database. */
   readonly cacheTimeoutMs: number;
@@ -259,9 +263,11 @@ export function loadConfig(env: Env = process.env): Config {
     smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
     mailFrom: read(env, 'MAIL_FROM') ?? 'Conduit <no-reply@conduit.localhost>',
     appUrl,
+    notificationBatchSize: integer(env, 'NOTIFICATION_BATCH_SIZE', 500, 1, 5000),
     jwtSecret: jwtSecret(env, nodeEnv, dataDir),
     accessTokenTtlSeconds: duration(env, 'ACCESS_TOKEN_TTL', 15 * 60),
     refreshTokenTtlSeconds: duration(env, 'REFRESH_TOKEN_TTL', 30 * 86400),
+    cacheEnabled: boolean(env, 'CACHE_ENABLED', true),
     cacheTtlSeconds: integer(env, 'CACHE_TTL_SECONDS', 60, 1, 86400),
     cacheTimeoutMs: integer(env, 'CACHE_TIMEOUT_MS', 50, 1, 5000),
     cacheMaxEntries: integer(env, 'CACHE_MAX_ENTRIES', 10_000, 1, 10_000_000),

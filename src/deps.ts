@@ -4,7 +4,7 @@ import { cacheReadiness, createResponseCache } from './cache/create.js';
 import type { ResponseCache } from './cache/response-cache.js';
 import type { Config } from './config.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
-import { createInProcessDispatcher, type EmailDispatcher } from './email/dispatch.js';
+import { createQueueDispatcher, type EmailDispatcher } from './email/dispatch.js';
 import { createMailer, type Mailer } from './email/mailer.js';
 import { createJobs, type Jobs } from './jobs/jobs.js';
 import { type AccessTokenSigner, createAccessTokenSigner } from './modules/auth/access-token.js';
@@ -33,8 +33,8 @@ export interface Deps {
   /** Sends email: pooled SMTP on SMTP_URL, else `.eml` files under DATA_DIR/mail (src/email). */
   readonly mailer: Mailer;
   /**
-   * Hands queued email_log rows to delivery after commit. For now one attempt in this process;
-   * the jobs queue's `email.send` replaces it (src/email/dispatch.ts).
+   * Hands committed email_log rows to delivery: enqueues `email.send` (job id `email-<id>`) on
+   * `jobs`; never throws (the `email.sweep` job catches a lost enqueue). src/email/dispatch.ts.
    */
   readonly emails: EmailDispatcher;
   readonly readiness: ReadinessCheck[];
@@ -71,12 +71,9 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     dataDir: config.dataDir,
     logger: pino({ name: 'mailer', level: config.logLevel }),
   });
-  const emails = createInProcessDispatcher(
-    { db: database.db, mailer, keys: config },
-    { maxAttempts: 1, log: pino({ name: 'email', level: config.logLevel }) },
-  );
   // Only enqueues until someone calls startProcessing (the app when it runs jobs, or the worker).
   const jobs = createJobs({ config, db: database.db, services: { mailer, cache } });
+  const emails = createQueueDispatcher(jobs, pino({ name: 'email', level: config.logLevel }));
   readiness.push({ name: 'jobs', check: async () => ({ mode: jobs.mode, ...(await jobs.counts()) }) });
   if (redis) {
     readiness.push({
@@ -99,10 +96,11 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     emails,
     readiness,
     close: async () => {
-      // Running jobs finish (and write their results) before the database goes away.
+      // Enqueues in flight land before the queue closes.
+      await emails.close();
+      // Running jobs (sends included) finish and write their results before the database goes away.
       await jobs.close();
       // After the jobs: a send in flight finishes on its pooled connection first.
-      await emails.close();
       await mailer.close();
       await cache.close();
       await redis?.quit().catch(() => redis.disconnect());

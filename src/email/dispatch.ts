@@ -1,15 +1,16 @@
-import { type DeliveryDeps, deliverEmail } from './delivery.js';
+import type { EnqueueOptions } from '../jobs/definition.js';
 
 /**
  * Hands committed email_log rows over for delivery. Callers dispatch after their transaction
- * commits; a dispatch that is lost (crash, Redis down) leaves the row `queued`, where the sweep
- * (`findEmailsToRequeue`) finds it again. So dispatch never fails the request that caused it.
+ * commits; a dispatch that is lost (crash, Redis down) leaves the row `queued`, where the
+ * `email.sweep` job (`findEmailsToSweep`) finds it again. So dispatch never fails the request
+ * that caused it.
  */
 export interface EmailDispatcher {
   dispatch(emailIds: readonly number[]): Promise<void>;
-  /** Resolves when every delivery dispatched so far has finished (tests, diagnostics). */
+  /** Resolves when every enqueue dispatched so far has finished (tests, diagnostics). */
   idle(): Promise<void>;
-  /** Waits for deliveries in flight (graceful shutdown). */
+  /** Waits for enqueues in flight (graceful shutdown). */
   close(): Promise<void>;
 }
 
@@ -17,36 +18,49 @@ export interface DispatchLogger {
   warn(details: Record<string, unknown>, message: string): void;
 }
 
+/** What dispatch needs from the jobs queue (`deps.jobs`, or a job handler's `ctx.jobs`). */
+export interface EmailSendEnqueuer {
+  enqueue(name: 'email.send', payload: { emailId: number }, options?: EnqueueOptions): Promise<string>;
+}
+
 /**
- * Stopgap until the jobs queue runs `email.send`: one delivery attempt in this process, after the
- * response, never inside the request. A transient failure leaves the row `queued` for the sweep
- * or a later job; retries with backoff are the queue's business, not this one's.
+ * The job id of an email's send job: deterministic, so dispatching the same row twice (a retried
+ * fan-out batch, a replayed request) is a no-op while the queue knows the job. No `:` — BullMQ
+ * refuses it in custom ids.
  */
-export function createInProcessDispatcher(
-  deps: DeliveryDeps,
-  options: { maxAttempts: number; log?: DispatchLogger },
-): EmailDispatcher {
+export function emailSendJobId(emailId: number): string {
+  return `email-${emailId}`;
+}
+
+/** Enqueues `email.send` for each row; throws on the first failure (job handlers retry). */
+export async function enqueueEmailSends(jobs: EmailSendEnqueuer, emailIds: readonly number[]): Promise<void> {
+  for (const emailId of emailIds) {
+    await jobs.enqueue('email.send', { emailId }, { jobId: emailSendJobId(emailId) });
+  }
+}
+
+/**
+ * The request-path dispatcher: enqueues `email.send` per row after commit. BullMQ when REDIS_URL
+ * is set (workers send), the in-process queue otherwise (this process sends, with the same
+ * retries). A failed enqueue is logged, never thrown: the row stays `queued` for the sweep.
+ */
+export function createQueueDispatcher(jobs: EmailSendEnqueuer, log?: DispatchLogger): EmailDispatcher {
   const inFlight = new Set<Promise<void>>();
+  const settled = () => Promise.all([...inFlight]).then(() => undefined);
   return {
     dispatch: async (emailIds) => {
-      for (const emailId of emailIds) {
-        const delivery = new Promise<void>((resolve) => setImmediate(resolve))
-          .then(() => deliverEmail(deps, emailId, { maxAttempts: options.maxAttempts }))
-          .then(
-            () => undefined,
-            (error: unknown) => {
-              options.log?.warn({ emailId, err: error }, 'email delivery failed');
-            },
-          )
-          .finally(() => inFlight.delete(delivery));
-        inFlight.add(delivery);
-      }
+      const enqueue = enqueueEmailSends(jobs, emailIds)
+        .catch((error: unknown) => {
+          log?.warn(
+            { emailIds, error: error instanceof Error ? error.message : String(error) },
+            'email enqueue after commit failed; the email sweep will retry',
+          );
+        })
+        .finally(() => inFlight.delete(enqueue));
+      inFlight.add(enqueue);
+      await enqueue;
     },
-    idle: async () => {
-      await Promise.all([...inFlight]);
-    },
-    close: async () => {
-      await Promise.all([...inFlight]);
-    },
+    idle: settled,
+    close: settled,
   };
 }

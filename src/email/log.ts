@@ -1,4 +1,4 @@
-import { and, count, desc, eq, lt, or, type SQL, sql } from 'drizzle-orm';
+import { and, count, desc, eq, gt, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
 import type { Database, Transaction } from '../db/client.js';
 import { emailLog } from '../db/schema.js';
 import { deriveKey, seal } from './crypto.js';
@@ -150,22 +150,51 @@ export async function findEmailsToRequeue(
   db: Database,
   options: { queuedForMs: number; sendingForMs: number; limit: number },
 ): Promise<number[]> {
-  const rows = await db
-    .select({ id: emailLog.id })
+  const rows = await findEmailsToSweep(db, { ...options, retryingForMs: options.queuedForMs });
+  return rows.map((row) => row.id);
+}
+
+export interface SweepOptions {
+  /** A row never attempted and still `queued` this long: its enqueue after commit was lost. */
+  queuedForMs: number;
+  /**
+   * A row attempted, back to `queued` and untouched this long: its retry was lost. Longer than
+   * the queue's longest backoff, so a retry that is merely waiting is not run early.
+   */
+  retryingForMs: number;
+  /** A row `sending` this long: its worker died mid-send (the delivery lease). */
+  sendingForMs: number;
+  limit: number;
+}
+
+const olderThan = (ms: number) => lt(emailLog.updatedAt, sql`now() - make_interval(secs => ${ms / 1000})`);
+
+/** The rows the `email.sweep` job hands to `email.send` again, with their attempt count. */
+export async function findEmailsToSweep(
+  db: Database,
+  options: SweepOptions,
+): Promise<{ id: number; attempts: number }[]> {
+  return db
+    .select({ id: emailLog.id, attempts: emailLog.attempts })
     .from(emailLog)
     .where(
       or(
-        and(
-          eq(emailLog.status, 'queued'),
-          lt(emailLog.updatedAt, sql`now() - make_interval(secs => ${options.queuedForMs / 1000})`),
-        ),
-        and(
-          eq(emailLog.status, 'sending'),
-          lt(emailLog.updatedAt, sql`now() - make_interval(secs => ${options.sendingForMs / 1000})`),
-        ),
+        and(eq(emailLog.status, 'queued'), eq(emailLog.attempts, 0), olderThan(options.queuedForMs)),
+        and(eq(emailLog.status, 'queued'), gt(emailLog.attempts, 0), olderThan(options.retryingForMs)),
+        and(eq(emailLog.status, 'sending'), olderThan(options.sendingForMs)),
       ),
     )
     .orderBy(emailLog.id)
     .limit(options.limit);
+}
+
+/** The rows of `dedupeKeys` still waiting to be sent (inserted now or by an earlier, crashed run). */
+export async function queuedEmailIds(db: DbOrTx, dedupeKeys: readonly string[]): Promise<number[]> {
+  if (dedupeKeys.length === 0) return [];
+  const rows = await db
+    .select({ id: emailLog.id })
+    .from(emailLog)
+    .where(and(inArray(emailLog.dedupeKey, [...dedupeKeys]), eq(emailLog.status, 'queued')))
+    .orderBy(emailLog.id);
   return rows.map((row) => row.id);
 }

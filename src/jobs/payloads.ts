@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox';
+import { emailSendPayloadSchema } from '../email/job.js';
 
 /**
  * Every job the system knows, with the schema of its payload. Payloads carry ids and small
@@ -9,6 +10,45 @@ import { type Static, Type } from 'typebox';
  * Adding a job: a name + schema here, and one handler file in ./handlers listed in ./registry.ts.
  */
 export const jobPayloadSchemas = {
+  /** Delivers one email_log row over SMTP (src/email); job id `email-<id>`. */
+  'email.send': emailSendPayloadSchema,
+  /** Re-enqueues email.send for rows whose job was lost (every minute). */
+  'email.sweep': Type.Object({}, { additionalProperties: false }),
+  /**
+   * An article was published (now or at its scheduled time): recorded in the publishing
+   * transaction; emails the author's followers, first batch (src/modules/notifications).
+   */
+  'notifications.article-published': Type.Object(
+    { articleId: Type.Integer({ minimum: 1 }) },
+    { additionalProperties: false },
+  ),
+  /** The next batch of that fan-out: followers with user id after `after`. */
+  'notifications.new-article-batch': Type.Object(
+    {
+      articleId: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }),
+      after: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }),
+    },
+    { additionalProperties: false },
+  ),
+  /**
+   * The weekly digest. Without `after` (the daily recurring run): starts the week's batches unless
+   * they ran. With `after`: the batch of readers after that user id. `weekOf` (a Monday,
+   * YYYY-MM-DD) defaults to the previous week.
+   */
+  'notifications.weekly-digest': Type.Object(
+    {
+      weekOf: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' })),
+      after: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647 })),
+    },
+    { additionalProperties: false },
+  ),
+  /** Publishes one scheduled article once its `publish_at` has passed (delayed; idempotent). */
+  'articles.publish': Type.Object(
+    { articleId: Type.Integer({ minimum: 1 }) },
+    { additionalProperties: false },
+  ),
+  /** Publishes every scheduled article that is due (every minute): catches lost publish jobs. */
+  'articles.publish-due': Type.Object({}, { additionalProperties: false }),
   /** Deletes refresh tokens that expired or were revoked/rotated more than `retentionDays` ago. */
   'maintenance.purge-refresh-tokens': Type.Object(
     { retentionDays: Type.Integer({ minimum: 0, maximum: 3650 }) },

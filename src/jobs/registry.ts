@@ -1,7 +1,13 @@
 import type { Config } from '../config.js';
 import type { JobDefinition } from './definition.js';
+import { emailSendJob } from './handlers/email-send.js';
+import { emailSweepJob } from './handlers/email-sweep.js';
+import { articlePublishedJob, newArticleBatchJob } from './handlers/notify-article-published.js';
+import { weeklyDigestJob } from './handlers/notify-weekly-digest.js';
 import { outboxSweepJob } from './handlers/outbox-sweep.js';
 import { probeJob } from './handlers/probe.js';
+import { publishArticleJob } from './handlers/publish-article.js';
+import { publishDueArticlesJob } from './handlers/publish-due-articles.js';
 import { purgeRefreshTokensJob } from './handlers/purge-refresh-tokens.js';
 import { JOB_NAMES, type JobName, type JobPayload } from './payloads.js';
 
@@ -12,6 +18,13 @@ export const jobDefinitions: readonly JobDefinition[] = [
   purgeRefreshTokensJob as JobDefinition,
   outboxSweepJob as JobDefinition,
   probeJob as JobDefinition,
+  emailSendJob as JobDefinition,
+  emailSweepJob as JobDefinition,
+  articlePublishedJob as JobDefinition,
+  newArticleBatchJob as JobDefinition,
+  weeklyDigestJob as JobDefinition,
+  publishArticleJob as JobDefinition,
+  publishDueArticlesJob as JobDefinition,
 ];
 
 /** A job that runs every `everyMs` (a BullMQ job scheduler; a timer in embedded mode). */
@@ -33,6 +46,19 @@ const REFRESH_TOKEN_RETENTION_DAYS = 7;
 /** Every recurring job; defined (idempotently) by every process that runs jobs. */
 export const recurringJobs: readonly RecurringJob[] = [
   recurring({
+    id: 'email-sweep',
+    name: 'email.sweep',
+    payload: {},
+    everyMs: () => 60_000,
+  }),
+  // Daily, but each week's digest goes out once (see the handler): a missed run is made up.
+  recurring({
+    id: 'weekly-digest',
+    name: 'notifications.weekly-digest',
+    payload: {},
+    everyMs: () => 24 * 3600_000,
+  }),
+  recurring({
     id: 'outbox-sweep',
     name: 'system.outbox-sweep',
     payload: {},
@@ -43,6 +69,13 @@ export const recurringJobs: readonly RecurringJob[] = [
     name: 'maintenance.purge-refresh-tokens',
     payload: { retentionDays: REFRESH_TOKEN_RETENTION_DAYS },
     everyMs: () => 24 * 3600_000,
+  }),
+  recurring({
+    id: 'publish-due-articles',
+    name: 'articles.publish-due',
+    payload: {},
+    // Scheduled publishing is minute-accurate even when a delayed publish job was lost.
+    everyMs: () => 60_000,
   }),
 ];
 

@@ -1,8 +1,8 @@
-import { aliasedTable, and, asc, eq, gt, sql } from 'drizzle-orm';
+import { aliasedTable, and, asc, eq, gt, gte, sql } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { Database } from '../../db/client.js';
-import { articles, comments, follows, notificationPreferences, users } from '../../db/schema.js';
-import { type DbOrTx, queueEmail, queueEmails } from '../../email/log.js';
+import { articles, comments, emailLog, follows, notificationPreferences, users } from '../../db/schema.js';
+import { type DbOrTx, queuedEmailIds, queueEmail, queueEmails } from '../../email/log.js';
 import type { EmailKeys } from '../../email/render.js';
 import type { DigestArticle } from '../../email/templates/notifications.js';
 
@@ -17,7 +17,8 @@ import type { DigestArticle } from '../../email/templates/notifications.js';
 const enabled = (column: AnyPgColumn) => sql`coalesce(${column}, true)`;
 
 const COMMENT_EXCERPT_LENGTH = 500;
-const FAN_OUT_BATCH = 500;
+/** Recipients per fan-out batch (one job each); NOTIFICATION_BATCH_SIZE in the jobs. */
+export const FAN_OUT_BATCH = 500;
 const DIGEST_SIZE = 5;
 
 /** `followerId` started following `followedId`. Following, unfollowing and following again emails once. */
@@ -84,16 +85,24 @@ export async function queueNewCommentEmail(
   });
 }
 
+/** One batch of a fan-out: the emails to send, and the cursor of the next batch (null: done). */
+export interface FanOutBatch {
+  /** Rows of this batch still `queued` (including ones an earlier, crashed run inserted). */
+  emailIds: number[];
+  /** The last recipient id of a full batch: the next batch starts after it. */
+  next: number | null;
+}
+
 /**
- * An article was published: every follower of its author with the switch on gets an email.
- * The fan-out job body; it walks the followers in batches, so a popular author costs bounded
- * memory, and a rerun after a crash only adds the rows that are missing.
+ * An article was published: followers of its author with the switch on, after user id `after`,
+ * at most `limit` of them (keyset paging), get an email. The body of one fan-out job; a rerun
+ * after a crash inserts only what is missing and returns the batch's unsent rows again.
  */
-export async function queueNewArticleEmails(
+export async function queueNewArticleEmailBatch(
   db: Database,
   keys: EmailKeys,
-  event: { articleId: number },
-): Promise<number[]> {
+  event: { articleId: number; after: number; limit: number },
+): Promise<FanOutBatch> {
   const [article] = await db
     .select({
       authorId: articles.authorId,
@@ -105,46 +114,58 @@ export async function queueNewArticleEmails(
     .from(articles)
     .innerJoin(users, eq(users.id, articles.authorId))
     .where(eq(articles.id, event.articleId));
-  if (!article) return [];
+  if (!article) return { emailIds: [], next: null };
+  const followers = await db
+    .select({ id: users.id, email: users.email })
+    .from(follows)
+    .innerJoin(users, eq(users.id, follows.followerId))
+    .leftJoin(notificationPreferences, eq(notificationPreferences.userId, users.id))
+    .where(
+      and(
+        eq(follows.followingId, article.authorId),
+        gt(users.id, event.after),
+        enabled(notificationPreferences.newArticle),
+      ),
+    )
+    .orderBy(asc(users.id))
+    .limit(event.limit);
+  const inputs = followers.map((follower) => ({
+    to: follower.email,
+    userId: follower.id,
+    template: 'new-article' as const,
+    data: {
+      articleSlug: article.slug,
+      articleTitle: article.title,
+      articleDescription: article.description,
+      authorUsername: article.authorUsername,
+    },
+    dedupeKey: `article:${event.articleId}:user:${follower.id}`,
+  }));
+  await queueEmails(db, keys, inputs);
+  return {
+    emailIds: await queuedEmailIds(
+      db,
+      inputs.map((input) => input.dedupeKey),
+    ),
+    next: followers.length === event.limit ? (followers.at(-1)?.id ?? null) : null,
+  };
+}
+
+/**
+ * Every batch of queueNewArticleEmailBatch in one call (tests, scripts); returns the ids of the
+ * rows still to send. The job runs one batch per job instead.
+ */
+export async function queueNewArticleEmails(
+  db: Database,
+  keys: EmailKeys,
+  event: { articleId: number },
+): Promise<number[]> {
   const ids: number[] = [];
-  let after = 0;
-  for (;;) {
-    const followers = await db
-      .select({ id: users.id, email: users.email })
-      .from(follows)
-      .innerJoin(users, eq(users.id, follows.followerId))
-      .leftJoin(notificationPreferences, eq(notificationPreferences.userId, users.id))
-      .where(
-        and(
-          eq(follows.followingId, article.authorId),
-          gt(users.id, after),
-          enabled(notificationPreferences.newArticle),
-        ),
-      )
-      .orderBy(asc(users.id))
-      .limit(FAN_OUT_BATCH);
-    const last = followers.at(-1);
-    if (!last) break;
-    after = last.id;
-    ids.push(
-      ...(await queueEmails(
-        db,
-        keys,
-        followers.map((follower) => ({
-          to: follower.email,
-          userId: follower.id,
-          template: 'new-article' as const,
-          data: {
-            articleSlug: article.slug,
-            articleTitle: article.title,
-            articleDescription: article.description,
-            authorUsername: article.authorUsername,
-          },
-          dedupeKey: `article:${event.articleId}:user:${follower.id}`,
-        })),
-      )),
-    );
-    if (followers.length < FAN_OUT_BATCH) break;
+  let after: number | null = 0;
+  while (after !== null) {
+    const batch = await queueNewArticleEmailBatch(db, keys, { ...event, after, limit: FAN_OUT_BATCH });
+    ids.push(...batch.emailIds);
+    after = batch.next;
   }
   return ids;
 }
@@ -155,60 +176,96 @@ export function previousWeekStart(now: Date): Date {
   return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - day - 7));
 }
 
+/** `digest:<week>:user:` — the dedupe key prefix of one week's digests. */
+export function digestWeekOf(weekStart: Date): string {
+  return weekStart.toISOString().slice(0, 10);
+}
+
 /**
- * The weekly digest (a recurring job): for every user with the switch on, the most favorited
- * articles published during the week starting `weekStart` by people they follow. Users with
- * nothing to read get no email. One row per user and week (`digest:<week>:user:<id>`).
+ * The weekly digest, one batch: for readers (user id after `after`, at most `limit`) with the
+ * switch on, the most favorited articles published during the week starting `weekStart` by
+ * people they follow. Readers with nothing to read get no email. One row per user and week
+ * (`digest:<week>:user:<id>`), so the job is idempotent per week.
  */
+export async function queueWeeklyDigestBatch(
+  db: Database,
+  keys: EmailKeys,
+  event: { weekStart: Date; after: number; limit: number },
+): Promise<FanOutBatch> {
+  const start = event.weekStart;
+  const end = new Date(start.getTime() + 7 * 86_400_000);
+  const weekOf = digestWeekOf(start);
+  // The top articles per reader in one statement (a correlated subquery per user row).
+  const topArticles = sql<DigestArticle[]>`(
+    select coalesce(json_agg(top), '[]'::json) from (
+      select a.slug, a.title, au.username as "authorUsername", a.favorites_count as "favoritesCount"
+      from ${follows} f
+      join ${articles} a on a.author_id = f.following_id
+      join ${users} au on au.id = a.author_id
+      where f.follower_id = ${users.id}
+        and a.created_at >= ${start.toISOString()}::timestamptz and a.created_at < ${end.toISOString()}::timestamptz
+      order by a.favorites_count desc, a.created_at desc, a.id desc
+      limit ${DIGEST_SIZE}
+    ) top
+  )`;
+  const readers = await db
+    .select({ id: users.id, email: users.email, articles: topArticles })
+    .from(users)
+    .leftJoin(notificationPreferences, eq(notificationPreferences.userId, users.id))
+    .where(and(gt(users.id, event.after), enabled(notificationPreferences.weeklyDigest)))
+    .orderBy(asc(users.id))
+    .limit(event.limit);
+  const inputs = readers
+    .filter((reader) => reader.articles.length > 0)
+    .map((reader) => ({
+      to: reader.email,
+      userId: reader.id,
+      template: 'weekly-digest' as const,
+      data: { weekOf, articles: reader.articles },
+      dedupeKey: `digest:${weekOf}:user:${reader.id}`,
+    }));
+  await queueEmails(db, keys, inputs);
+  return {
+    emailIds: await queuedEmailIds(
+      db,
+      inputs.map((input) => input.dedupeKey),
+    ),
+    next: readers.length === event.limit ? (readers.at(-1)?.id ?? null) : null,
+  };
+}
+
+/** Every batch of queueWeeklyDigestBatch in one call (tests, scripts). */
 export async function queueWeeklyDigestEmails(
   db: Database,
   keys: EmailKeys,
   event: { weekStart: Date },
 ): Promise<number[]> {
-  const start = event.weekStart;
-  const end = new Date(start.getTime() + 7 * 86_400_000);
-  const weekOf = start.toISOString().slice(0, 10);
   const ids: number[] = [];
-  let after = 0;
-  for (;;) {
-    // The top articles per reader in one statement (a correlated subquery per user row).
-    const topArticles = sql<DigestArticle[]>`(
-      select coalesce(json_agg(top), '[]'::json) from (
-        select a.slug, a.title, au.username as "authorUsername", a.favorites_count as "favoritesCount"
-        from ${follows} f
-        join ${articles} a on a.author_id = f.following_id
-        join ${users} au on au.id = a.author_id
-        where f.follower_id = ${users.id}
-          and a.created_at >= ${start.toISOString()}::timestamptz and a.created_at < ${end.toISOString()}::timestamptz
-        order by a.favorites_count desc, a.created_at desc, a.id desc
-        limit ${DIGEST_SIZE}
-      ) top
-    )`;
-    const readers = await db
-      .select({ id: users.id, email: users.email, articles: topArticles })
-      .from(users)
-      .leftJoin(notificationPreferences, eq(notificationPreferences.userId, users.id))
-      .where(and(gt(users.id, after), enabled(notificationPreferences.weeklyDigest)))
-      .orderBy(asc(users.id))
-      .limit(FAN_OUT_BATCH);
-    const last = readers.at(-1);
-    if (!last) break;
-    after = last.id;
-    const withNews = readers.filter((reader) => reader.articles.length > 0);
-    ids.push(
-      ...(await queueEmails(
-        db,
-        keys,
-        withNews.map((reader) => ({
-          to: reader.email,
-          userId: reader.id,
-          template: 'weekly-digest' as const,
-          data: { weekOf, articles: reader.articles },
-          dedupeKey: `digest:${weekOf}:user:${reader.id}`,
-        })),
-      )),
-    );
-    if (readers.length < FAN_OUT_BATCH) break;
+  let after: number | null = 0;
+  while (after !== null) {
+    const batch = await queueWeeklyDigestBatch(db, keys, { ...event, after, limit: FAN_OUT_BATCH });
+    ids.push(...batch.emailIds);
+    after = batch.next;
   }
   return ids;
+}
+
+/**
+ * Whether some digest of that week exists already: the week's run started (or finished). Such
+ * rows are created after the week ended, which bounds the scan by creation time.
+ */
+export async function digestWeekStarted(db: Database, weekStart: Date): Promise<boolean> {
+  const weekEnd = new Date(weekStart.getTime() + 7 * 86_400_000);
+  const [row] = await db
+    .select({ id: emailLog.id })
+    .from(emailLog)
+    .where(
+      and(
+        gte(emailLog.createdAt, weekEnd),
+        eq(emailLog.template, 'weekly-digest'),
+        sql`${emailLog.payload}->>'weekOf' = ${digestWeekOf(weekStart)}`,
+      ),
+    )
+    .limit(1);
+  return row !== undefined;
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queueEmail } from '../../../src/email/log.js';
 import { createUnsubscribeTokens } from '../../../src/email/unsubscribe.js';
+import { emailRowsTo, waitForEmailRows } from '../../email/wait.js';
 import { createTestApp, type TestApp } from '../../support/app.js';
 import { insertUser, type TestUser } from '../../support/users.js';
 
@@ -297,8 +298,9 @@ describe('embedded mode (no SMTP_URL)', () => {
       payload: { email: user.email },
     });
     expect(res.statusCode).toBe(202);
-    // Delivery runs after the response; wait for the ones in flight.
-    await t.deps.emails.idle();
+    // Delivery runs in the job queue after the response: wait for the row to be sent.
+    const [row] = await emailRowsTo(t.deps.database.db, user.email);
+    await waitForEmailRows(t.deps.database.db, [row?.id ?? 0], { status: 'sent' });
     const directory = path.join(t.dataDir, 'mail');
     const files = readdirSync(directory).filter((name) => name.endsWith('.eml'));
     const written = files.map((name) => readFileSync(path.join(directory, name), 'utf8'));
