@@ -114,16 +114,32 @@ export async function buildApp(deps: Deps, options: BuildAppOptions = {}): Promi
   await app.register(cachePlugin, { cache: deps.cache });
 
   await app.register(healthRoutes, { prefix: '/health', checks: deps.readiness });
-  await app.register(userRoutes, { prefix: '/api', db: deps.database.db, accessTokens: deps.accessTokens });
+  await app.register(userRoutes, {
+    prefix: '/api',
+    db: deps.database.db,
+    accessTokens: deps.accessTokens,
+    emails: deps.emails,
+    keys: config,
+  });
   await app.register(authRoutes, {
     prefix: '/api/auth',
     db: deps.database.db,
     accessTokens: deps.accessTokens,
     refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
   });
-  await app.register(profileRoutes, { prefix: '/api', db: deps.database.db });
+  await app.register(profileRoutes, {
+    prefix: '/api',
+    db: deps.database.db,
+    emails: deps.emails,
+    keys: config,
+  });
   await app.register(articleRoutes, { prefix: '/api', db: deps.database.db });
-  await app.register(commentRoutes, { prefix: '/api', db: deps.database.db });
+  await app.register(commentRoutes, {
+    prefix: '/api',
+    db: deps.database.db,
+    emails: deps.emails,
+    keys: config,
+  });
   await app.register(tagRoutes, { prefix: '/api', db: deps.database.db });
   await app.register(notificationRoutes, {
     prefix: '/api',

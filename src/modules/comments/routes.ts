@@ -3,9 +3,12 @@ import { Type } from 'typebox';
 import { cachedGet, notModifiedResponse } from '../../cache/http.js';
 import { cacheReads, cacheWrites } from '../../cache/namespaces.js';
 import type { Database } from '../../db/client.js';
+import type { EmailDispatcher } from '../../email/dispatch.js';
+import type { EmailKeys } from '../../email/render.js';
 import { requireViewer } from '../../plugins/auth.js';
 import { problemResponses } from '../../plugins/errors.js';
 import { SlugParamsSchema } from '../articles/schemas.js';
+import { queueNewCommentEmail } from '../notifications/emails.js';
 import { OPTIONAL_SIGN_IN, SIGNED_IN } from '../profiles/schemas.js';
 import { followedAmong } from '../profiles/service.js';
 import {
@@ -16,7 +19,17 @@ import {
 } from './schemas.js';
 import { addComment, deleteComment, listComments, presentComment } from './service.js';
 
-export const commentRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async (app, { db }) => {
+export interface CommentRoutesOptions {
+  db: Database;
+  /** The new-comment email to the article's author: queued in the comment's transaction. */
+  emails: EmailDispatcher;
+  keys: EmailKeys;
+}
+
+export const commentRoutes: FastifyPluginAsyncTypebox<CommentRoutesOptions> = async (
+  app,
+  { db, emails, keys },
+) => {
   app.get(
     '/articles/:slug/comments',
     {
@@ -65,7 +78,15 @@ export const commentRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async 
     },
     async (request) => {
       const viewer = requireViewer(request);
-      const view = await addComment(db, viewer.id, request.params.slug, request.body.comment.body);
+      const emailIds: number[] = [];
+      const view = await addComment(db, viewer.id, request.params.slug, request.body.comment.body, {
+        // Not to yourself on your own article, nor when the author switched it off (both checked there).
+        onAdded: async (tx, commentId) => {
+          const emailId = await queueNewCommentEmail(tx, keys, { commentId });
+          if (emailId !== null) emailIds.push(emailId);
+        },
+      });
+      await emails.dispatch(emailIds);
       await app.cache.invalidate(cacheWrites.commentChanged(request.params.slug));
       // Your own comment: you cannot follow yourself.
       return { comment: presentComment(view, new Set()) };

@@ -53,11 +53,17 @@ export async function listComments(
   return rows.map(toView);
 }
 
+export interface AddCommentOptions {
+  /** Runs inside the comment's transaction, after its row is written (the email's log row). */
+  onAdded?: (tx: Transaction, commentId: number) => Promise<void>;
+}
+
 export async function addComment(
   db: Database,
   viewerId: number,
   slug: string,
   body: string,
+  options: AddCommentOptions = {},
 ): Promise<CommentView> {
   if (body.trim() === '') throw new ValidationError({ body: ["can't be blank"] });
   return db.transaction(async (tx) => {
@@ -67,6 +73,7 @@ export async function addComment(
       .values({ articleId, authorId: viewerId, body })
       .returning({ id: comments.id });
     if (!inserted) throw new Error('comment insert returned no row');
+    await options.onAdded?.(tx, inserted.id);
     const [row] = await selectComments(tx).where(eq(comments.id, inserted.id));
     if (!row) throw new Error('inserted comment not found');
     return toView(row);

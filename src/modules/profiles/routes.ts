@@ -2,12 +2,25 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { cachedGet, notModifiedResponse } from '../../cache/http.js';
 import { cacheReads, cacheWrites } from '../../cache/namespaces.js';
 import type { Database } from '../../db/client.js';
+import type { EmailDispatcher } from '../../email/dispatch.js';
+import type { EmailKeys } from '../../email/render.js';
 import { requireViewer } from '../../plugins/auth.js';
 import { problemResponses } from '../../plugins/errors.js';
+import { queueNewFollowerEmail } from '../notifications/emails.js';
 import { OPTIONAL_SIGN_IN, ProfileResponseSchema, SIGNED_IN, UsernameParamsSchema } from './schemas.js';
 import { findProfile, followedAmong, followUser, presentProfile, unfollowUser } from './service.js';
 
-export const profileRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async (app, { db }) => {
+export interface ProfileRoutesOptions {
+  db: Database;
+  /** The new-follower email: queued in the follow's transaction, dispatched after commit. */
+  emails: EmailDispatcher;
+  keys: EmailKeys;
+}
+
+export const profileRoutes: FastifyPluginAsyncTypebox<ProfileRoutesOptions> = async (
+  app,
+  { db, emails, keys },
+) => {
   app.get(
     '/profiles/:username',
     {
@@ -48,7 +61,15 @@ export const profileRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async 
     async (request) => {
       const viewer = requireViewer(request);
       const { username } = request.params;
-      const view = await followUser(db, viewer.id, username);
+      const emailIds: number[] = [];
+      const view = await followUser(db, viewer.id, username, {
+        // Only a new follow row emails, and once per (follower, followed) ever: no re-follow spam.
+        onFollowed: async (tx, event) => {
+          const emailId = await queueNewFollowerEmail(tx, keys, event);
+          if (emailId !== null) emailIds.push(emailId);
+        },
+      });
+      await emails.dispatch(emailIds);
       await app.cache.invalidate(cacheWrites.followChanged(view.username));
       return { profile: presentProfile(view, true) };
     },

@@ -65,12 +65,30 @@ function refuseSelf(viewerId: number, target: ProfileView): void {
   if (target.id === viewerId) throw new ValidationError({ username: ['cannot follow yourself'] });
 }
 
+export interface FollowOptions {
+  /**
+   * Runs inside the follow transaction when a new follow row was written (not for a repeated
+   * follow): the place for rows that must exist exactly when the follow does (the email's log row).
+   */
+  onFollowed?: (tx: Transaction, event: { followerId: number; followedId: number }) => Promise<void>;
+}
+
 /** Idempotent: following someone already followed changes nothing and still answers their profile. */
-export async function followUser(db: Database, viewerId: number, username: string): Promise<ProfileView> {
+export async function followUser(
+  db: Database,
+  viewerId: number,
+  username: string,
+  options: FollowOptions = {},
+): Promise<ProfileView> {
   return db.transaction(async (tx) => {
     const target = await findProfile(tx, username);
     refuseSelf(viewerId, target);
-    await tx.insert(follows).values({ followerId: viewerId, followingId: target.id }).onConflictDoNothing();
+    const inserted = await tx
+      .insert(follows)
+      .values({ followerId: viewerId, followingId: target.id })
+      .onConflictDoNothing()
+      .returning({ followerId: follows.followerId });
+    if (inserted.length > 0) await options.onFollowed?.(tx, { followerId: viewerId, followedId: target.id });
     return target;
   });
 }

@@ -1,10 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { cacheWrites } from '../../cache/namespaces.js';
-import type { Database } from '../../db/client.js';
+import type { Database, Transaction } from '../../db/client.js';
+import type { EmailDispatcher } from '../../email/dispatch.js';
+import type { EmailKeys } from '../../email/render.js';
 import { HttpError } from '../../errors.js';
 import { requireViewer } from '../../plugins/auth.js';
 import { problemResponses } from '../../plugins/errors.js';
 import type { AccessTokenSigner } from '../auth/access-token.js';
+import { queueVerificationEmail } from '../notifications/account-service.js';
 import { preparePasswordHashing } from './passwords.js';
 import { LoginBody, NewUserBody, UpdateUserBody, UserResponse } from './schemas.js';
 import { getUser, registerUser, type UserRecord, updateUser, verifyCredentials } from './service.js';
@@ -12,6 +15,9 @@ import { getUser, registerUser, type UserRecord, updateUser, verifyCredentials }
 export interface UserRoutesOptions {
   db: Database;
   accessTokens: AccessTokenSigner;
+  /** Verification emails (signup, email change): queued in the transaction, dispatched after commit. */
+  emails: EmailDispatcher;
+  keys: EmailKeys;
 }
 
 const TAGS = ['User and Authentication'];
@@ -43,7 +49,15 @@ async function userView(user: UserRecord, accessTokens: AccessTokenSigner) {
 
 type WithUser = { body: { user: { email?: string } } };
 
-export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (app, { db, accessTokens }) => {
+export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (
+  app,
+  { db, accessTokens, emails, keys },
+) => {
+  /** Queues the verification email of `user` in `tx` and remembers its id for after the commit. */
+  const verification = (emailIds: number[]) => async (tx: Transaction, user: UserRecord) => {
+    emailIds.push(await queueVerificationEmail(tx, keys, user));
+  };
+
   // The dummy hash for unknown-account logins is made before the first request, not during it.
   app.addHook('onReady', preparePasswordHashing);
 
@@ -64,7 +78,9 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
       },
     },
     async (request, reply) => {
-      const user = await registerUser(db, request.body.user);
+      const emailIds: number[] = [];
+      const user = await registerUser(db, request.body.user, { inTransaction: verification(emailIds) });
+      await emails.dispatch(emailIds);
       return reply.code(201).send(await userView(user, accessTokens));
     },
   );
@@ -120,7 +136,11 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (a
     },
     async (request) => {
       const viewer = requireViewer(request);
-      const user = await updateUser(db, viewer.id, request.body.user);
+      const emailIds: number[] = [];
+      const user = await updateUser(db, viewer.id, request.body.user, {
+        onEmailChanged: verification(emailIds),
+      });
+      await emails.dispatch(emailIds);
       await app.cache.invalidate(cacheWrites.userUpdated(viewer.username, user.username));
       return userView(user, accessTokens);
     },
