@@ -13,7 +13,11 @@ const PAYLOAD_LAYOUT = 'v1:';
 
 /** Redis on CACHE_REDIS_URL (default REDIS_URL) with its own connection, else the in-memory LRU. */
 export function createResponseCache(config: Config): ResponseCache {
-  const options = { ttlSeconds: config.cacheTtlSeconds, timeoutMs: config.cacheTimeoutMs };
+  const options = {
+    ttlSeconds: config.cacheTtlSeconds,
+    timeoutMs: config.cacheTimeoutMs,
+    disabled: !config.cacheEnabled,
+  };
   if (!config.cacheRedisUrl) return new ResponseCache(createMemoryStore(config.cacheMaxEntries), options);
   const redis = createRedis(config.cacheRedisUrl, 'conduit-cache', 'request', {
     // ResponseCache gives up on a call after cacheTimeoutMs; ioredis drops the command itself a

@@ -17,6 +17,11 @@ export interface ResponseCacheOptions {
   probeIntervalMs?: number;
   /** Failed invalidations remembered for replay; beyond this everything is invalidated at once. */
   maxPendingInvalidations?: number;
+  /**
+   * Every read computes (outcome BYPASS) and the store is never asked: CACHE_ENABLED=false, for
+   * measuring the uncached path (`npm run bench`) or ruling the cache out while debugging.
+   */
+  disabled?: boolean;
 }
 
 export interface CacheHealth extends Record<string, unknown> {
@@ -76,6 +81,7 @@ export class ResponseCache {
   private readonly timeoutMs: number;
   private readonly probeIntervalMs: number;
   private readonly maxPending: number;
+  private readonly disabled: boolean;
 
   constructor(
     private readonly store: CacheStore,
@@ -86,6 +92,7 @@ export class ResponseCache {
     this.timeoutMs = options.timeoutMs;
     this.probeIntervalMs = options.probeIntervalMs ?? 200;
     this.maxPending = options.maxPendingInvalidations ?? 1000;
+    this.disabled = options.disabled ?? false;
     this.store.onAvailable?.(() => void this.probe());
     this.startProbing();
   }
@@ -118,7 +125,7 @@ export class ResponseCache {
     namespaces: readonly string[],
     compute: () => Promise<string>,
   ): Promise<{ body: string; outcome: CacheOutcome }> {
-    if (this.state !== 'up') return this.bypass(compute);
+    if (this.state !== 'up' || this.disabled) return this.bypass(compute);
     let entry: string;
     let cached: string | undefined;
     try {

@@ -1,0 +1,45 @@
+/** The part of autocannon 8's API the benchmark uses (the package ships no type definitions). */
+declare module 'autocannon' {
+  export interface Client {
+    setBody(body: string): void;
+  }
+  export interface Request {
+    method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
+    path?: string;
+    headers?: Record<string, string>;
+    body?: string;
+    /** Rewrites the request before each send (e.g. a new slug or title). */
+    setupRequest?: (request: Request, context: Record<string, unknown>) => Request;
+  }
+  export interface Options {
+    url: string;
+    connections?: number;
+    duration?: number;
+    pipelining?: number;
+    method?: Request['method'];
+    headers?: Record<string, string>;
+    body?: string;
+    requests?: Request[];
+  }
+  export interface Histogram {
+    average: number;
+    mean: number;
+    p50: number;
+    p90: number;
+    p99: number;
+    max: number;
+  }
+  export interface Result {
+    requests: Histogram & { total: number };
+    latency: Histogram;
+    errors: number;
+    timeouts: number;
+    non2xx: number;
+    '2xx': number;
+    duration: number;
+  }
+  function autocannon(options: Options): Promise<Result>;
+
+  // biome-ignore lint/style/noDefaultExport: the CommonJS module.exports is the default import
+  export { autocannon as default };
+}

@@ -1,0 +1,455 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import autocannon, { type Request, type Result } from 'autocannon';
+import { Redis } from 'ioredis';
+import postgres from 'postgres';
+import { loadConfig } from '../src/config.js';
+import { openDatabase } from '../src/db/client.js';
+import { createDeps } from '../src/deps.js';
+import { BENCH_PASSWORD, BENCH_USER, seed } from './seed.js';
+
+/**
+ * `npm run bench`: a fresh PostgreSQL database + the local Redis (own key prefixes), a seeded
+ * data set, the real server in production mode as a child process, then autocannon scenarios,
+ * RSS under load, event-loop delay during a login storm and the worker's throughput. Prints one
+ * table; every ratio is to `/health/live` of the same server in the same run, so runs on
+ * different machines compare. Everything it creates is removed at the end.
+ *
+ * Environment: BENCH_DATABASE_URL (a server URL; a database is created on it, default
+ * postgres://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL (default redis://127.0.0.1:6379),
+ * BENCH_DURATION (seconds per scenario, default 6), BENCH_CONNECTIONS (default 32),
+ * BENCH_ONLY (comma-separated scenario names), BENCH_NODE_ARGS (extra node flags for the server,
+ * e.g. "--cpu-prof --cpu-prof-dir=prof"), BENCH_JSON (write the results as JSON to this file).
+ */
+
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const DURATION = Number(process.env.BENCH_DURATION ?? 6);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
+const NODE_ARGS = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+const WORKER_JOBS = 10_000;
+const ROOT = path.resolve(import.meta.dirname, '..');
+
+const runId = randomBytes(4).toString('hex');
+const dbName = `conduit_bench_${runId}`;
+const prefixes = {
+  QUEUE_PREFIX: `conduit-bench-${runId}`,
+  CACHE_KEY_PREFIX: `conduit-bench-${runId}:cache:`,
+  RATE_LIMIT_KEY_PREFIX: `conduit-bench-${runId}:rl:`,
+};
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'conduit-bench-'));
+
+function databaseUrl(): string {
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${dbName}`;
+  return url.toString();
+}
+
+function log(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+const serverEnv = (port: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+  PATH: process.env.PATH,
+  NODE_ENV: 'production',
+  HOST: '127.0.0.1',
+  PORT: String(port),
+  DATABASE_URL: databaseUrl(),
+  REDIS_URL,
+  JWT_SECRET: `bench-${randomBytes(32).toString('base64url')}`,
+  DATA_DIR: dataDir,
+  MIGRATE_ON_START: 'false',
+  RUN_JOBS_IN_API: 'false',
+  LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+  // The login and favorite scenarios would otherwise hit the per-address / per-account limits.
+  AUTH_RATE_LIMIT_IP_MAX: '1000000',
+  AUTH_RATE_LIMIT_ACCOUNT_MAX: '1000000',
+  ...prefixes,
+  ...extra,
+});
+
+interface Server {
+  process: ChildProcess;
+  url: string;
+}
+
+const servers: Server[] = [];
+
+/** `node --import tsx` (not the tsx CLI): one process, so its pid is the server's for RSS. */
+async function startServer(port: number, extra: Record<string, string> = {}): Promise<Server> {
+  const child = spawn(process.execPath, [...NODE_ARGS, '--import', 'tsx', 'src/server.ts'], {
+    cwd: ROOT,
+    env: serverEnv(port, extra),
+    // Production logs (one line per request) go to /dev/null: written, not kept.
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const server = { process: child, url: `http://127.0.0.1:${port}` };
+  servers.push(server);
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server on ${port} exited with ${child.exitCode}`);
+    try {
+      const response = await fetch(`${server.url}/health/ready`);
+      if (response.ok) return server;
+    } catch {
+      // not listening yet
+    }
+    await sleep(200);
+  }
+  throw new Error(`server on ${port} did not become ready`);
+}
+
+async function stopServer(server: Server): Promise<void> {
+  if (server.process.exitCode !== null) return;
+  const exited = new Promise((resolve) => server.process.once('exit', resolve));
+  server.process.kill('SIGTERM');
+  await Promise.race([exited, sleep(12_000)]);
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+async function json(url: string, init: RequestInit = {}): Promise<Record<string, unknown>> {
+  const response = await fetch(url, {
+    ...init,
+    headers: { 'content-type': 'application/json', ...(init.headers ?? {}) },
+  });
+  if (!response.ok)
+    throw new Error(`${init.method ?? 'GET'} ${url}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as Record<string, unknown>;
+}
+
+/** prom-client resets its event-loop histogram on every scrape: read once before, once after. */
+async function eventLoopP99Ms(server: Server): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const value = /^nodejs_eventloop_lag_p99_seconds (\S+)/m.exec(text)?.[1];
+  return Number(value ?? Number.NaN) * 1000;
+}
+
+interface Scenario {
+  name: string;
+  server: 'cached' | 'uncached';
+  connections?: number;
+  request: Request;
+}
+
+interface Row {
+  name: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  ratio: number;
+}
+
+async function measure(server: Server, scenario: Scenario, duration: number): Promise<Result> {
+  return autocannon({
+    url: server.url,
+    connections: scenario.connections ?? CONNECTIONS,
+    duration,
+    requests: [scenario.request],
+  });
+}
+
+function table(rows: Row[]): string {
+  const lines = [
+    '| scenario | req/s | p50 ms | p99 ms | errors/non-2xx | ratio to baseline |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.ratio.toFixed(2)} |`,
+    ),
+  ];
+  return lines.join('\n');
+}
+
+async function benchWorker(): Promise<{ enqueueSeconds: number; drainSeconds: number }> {
+  // The real BullMQ adapter and worker (deps.jobs), in this process, on the bench's own prefix.
+  // Its own queue: the jobs the HTTP scenarios recorded (e.g. new-article notifications) stay out.
+  const config = loadConfig({
+    ...serverEnv(0),
+    QUEUE_PREFIX: `${prefixes.QUEUE_PREFIX}-worker`,
+    WORKER_CONCURRENCY: process.env.BENCH_WORKER_CONCURRENCY,
+  });
+  const deps = await createDeps(config);
+  try {
+    await deps.jobs.bullmq?.queue.waitUntilReady();
+    const enqueueStarted = performance.now();
+    // Like a fan-out: 10,000 jobs handed to the queue at once, 100 in flight.
+    for (let i = 0; i < WORKER_JOBS; i += 100) {
+      await Promise.all(
+        Array.from({ length: Math.min(100, WORKER_JOBS - i) }, (_, j) =>
+          deps.jobs.enqueue('system.probe', { key: `bench-${i + j}` }),
+        ),
+      );
+    }
+    const enqueueSeconds = (performance.now() - enqueueStarted) / 1000;
+    const queue = deps.jobs.bullmq;
+    if (!queue) throw new Error('the worker benchmark needs Redis');
+    const drainStarted = performance.now();
+    // The real BullMQ adapter and Worker with a no-op attempt: this measures the queue machinery
+    // (fetch, lock, complete), not a handler, and leaves out the recurring jobs startProcessing()
+    // would define (their first runs would be counted too).
+    let done = 0;
+    let resolveDrained: () => void = () => {};
+    const drained = new Promise<void>((resolve) => {
+      resolveDrained = resolve;
+    });
+    await queue.process(async () => {
+      if (++done === WORKER_JOBS) resolveDrained();
+      return { outcome: 'completed' };
+    }, config.jobs.concurrency);
+    const timeout = sleep(120_000).then(() => {
+      throw new Error('worker did not drain in 120 s');
+    });
+    await Promise.race([drained, timeout]);
+    // The last job's completion is written after its attempt returns: wait for the queue to say so.
+    while ((await queue.counts()).active > 0) await sleep(5);
+    const drainSeconds = (performance.now() - drainStarted) / 1000;
+    return { enqueueSeconds, drainSeconds };
+  } finally {
+    await deps.close();
+  }
+}
+
+async function cleanup(admin: postgres.Sql): Promise<void> {
+  for (const server of servers) await stopServer(server);
+  await admin`drop database if exists ${admin(dbName)} with (force)`.catch((error: unknown) =>
+    log(`could not drop ${dbName}: ${String(error)}`),
+  );
+  await admin.end({ timeout: 5 });
+  const redis = new Redis(REDIS_URL);
+  for (const prefix of Object.values(prefixes)) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  }
+  await redis.quit();
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+  process.once('SIGINT', () => {
+    void cleanup(admin).finally(() => process.exit(130));
+  });
+  try {
+    await admin`create database ${admin(dbName)}`;
+    log(`database ${dbName}, redis prefix conduit-bench-${runId}`);
+    const database = await openDatabase({ databaseUrl: databaseUrl(), dataDir, poolSize: 10 });
+    await database.migrate();
+    const seeded = await seed(database.db);
+    await database.close();
+    log(`seeded in ${seeded.seconds.toFixed(1)} s`);
+
+    const [cached, uncached] = await Promise.all([
+      startServer(3900 + Math.floor(Math.random() * 50)),
+      startServer(3950 + Math.floor(Math.random() * 50), { CACHE_ENABLED: 'false' }),
+    ]);
+    if (!cached || !uncached) throw new Error('servers did not start');
+    const pid = cached.process.pid ?? 0;
+
+    const login = await json(`${cached.url}/api/users/login`, {
+      method: 'POST',
+      body: JSON.stringify({ user: { email: BENCH_USER.email, password: BENCH_PASSWORD } }),
+    });
+    const token = (login.user as { token: string }).token;
+    const auth = { authorization: `Token ${token}` };
+    let counter = 0;
+    const slugs = seeded.slugs;
+    const hotSlug = slugs[slugs.length - 1] ?? seeded.commentedSlug;
+
+    const scenarios: Scenario[] = [
+      { name: 'baseline GET /health/live', server: 'cached', request: { path: '/health/live' } },
+      { name: 'GET /api/tags', server: 'cached', request: { path: '/api/tags' } },
+      { name: 'anonymous list (cached)', server: 'cached', request: { path: '/api/articles' } },
+      { name: 'anonymous list (cache off)', server: 'uncached', request: { path: '/api/articles' } },
+      {
+        name: 'list by tag',
+        server: 'cached',
+        request: { path: `/api/articles?tag=${seeded.popularTag}` },
+      },
+      { name: 'signed-in list', server: 'cached', request: { path: '/api/articles', headers: auth } },
+      { name: 'feed', server: 'cached', request: { path: '/api/articles/feed', headers: auth } },
+      { name: 'single article', server: 'cached', request: { path: `/api/articles/${hotSlug}` } },
+      {
+        name: 'comments',
+        server: 'cached',
+        request: { path: `/api/articles/${seeded.commentedSlug}/comments` },
+      },
+      {
+        name: 'create article',
+        server: 'cached',
+        request: {
+          method: 'POST',
+          path: '/api/articles',
+          headers: { ...auth, 'content-type': 'application/json' },
+          setupRequest: (request) => ({
+            ...request,
+            body: JSON.stringify({
+              article: {
+                title: `Benchmark article ${runId} ${++counter}`,
+                description: 'Written by the benchmark',
+                body: 'Lorem ipsum dolor sit amet. '.repeat(40),
+                tagList: ['bench', `tag${counter % 50}`],
+              },
+            }),
+          }),
+        },
+      },
+      {
+        name: 'favorite',
+        server: 'cached',
+        request: {
+          method: 'POST',
+          path: '/api/articles/x/favorite',
+          headers: auth,
+          setupRequest: (request) => ({
+            ...request,
+            path: `/api/articles/${slugs[++counter % slugs.length]}/favorite`,
+          }),
+        },
+      },
+      {
+        name: 'login (storm)',
+        server: 'cached',
+        request: {
+          method: 'POST',
+          path: '/api/users/login',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ user: { email: 'user7@example.com', password: BENCH_PASSWORD } }),
+        },
+      },
+    ];
+    const selected = scenarios.filter(
+      (s) => s.name.startsWith('baseline') || !ONLY || ONLY.some((o) => s.name.includes(o)),
+    );
+
+    // Warm-up: JIT, connection pools, caches.
+    for (const server of [cached, uncached]) {
+      await autocannon({
+        url: server.url,
+        connections: 8,
+        duration: 2,
+        requests: [{ path: '/health/live' }],
+      });
+      await autocannon({
+        url: server.url,
+        connections: 8,
+        duration: 2,
+        requests: [{ path: '/api/articles' }],
+      });
+    }
+
+    let peakRss = 0;
+    const rssTimer = setInterval(() => {
+      peakRss = Math.max(peakRss, rssMb(pid));
+    }, 200);
+
+    const rows: Row[] = [];
+    let baseline = 0;
+    let eventLoopP99 = Number.NaN;
+    for (const scenario of selected) {
+      const server = scenario.server === 'cached' ? cached : uncached;
+      const storm = scenario.name.startsWith('login');
+      await measure(server, scenario, 1); // per-scenario warm-up (fills its cache entry)
+      if (storm) await eventLoopP99Ms(server); // resets the histogram
+      const result = await measure(server, scenario, DURATION);
+      if (storm) eventLoopP99 = await eventLoopP99Ms(server);
+      const rps = result.requests.average;
+      if (scenario.name.startsWith('baseline')) baseline = rps;
+      rows.push({
+        name: scenario.name,
+        rps,
+        p50: result.latency.p50,
+        p99: result.latency.p99,
+        errors: result.errors + result.timeouts + result.non2xx,
+        ratio: baseline ? rps / baseline : Number.NaN,
+      });
+      log(`${scenario.name}: ${Math.round(rps)} req/s, p99 ${result.latency.p99} ms`);
+    }
+    clearInterval(rssTimer);
+
+    log('worker: enqueue and drain');
+    const worker = await benchWorker();
+
+    const rowsByName = new Map(rows.map((r) => [r.name, r]));
+    const check = (label: string, pass: boolean | undefined, value: string) =>
+      `| ${label} | ${value} | ${pass === undefined ? 'n/a' : pass ? 'pass' : 'FAIL'} |`;
+    const ratio = (name: string) => rowsByName.get(name)?.ratio;
+    const atLeast = (name: string, min: number) => {
+      const r = ratio(name);
+      return check(`${name} ≥ ${min}×`, r === undefined ? undefined : r >= min, r?.toFixed(2) ?? '-');
+    };
+    const uncachedRow = rowsByName.get('anonymous list (cache off)');
+    const totalErrors = rows.reduce((sum, r) => sum + r.errors, 0);
+    const targets = [
+      '| target | measured | |',
+      '|---|---:|---|',
+      atLeast('anonymous list (cached)', 0.6),
+      atLeast('signed-in list', 0.35),
+      atLeast('feed', 0.35),
+      check(
+        `uncached list p99 ≤ 25 ms at ${CONNECTIONS} connections`,
+        uncachedRow ? uncachedRow.p99 <= 25 : undefined,
+        uncachedRow ? `${uncachedRow.p99} ms` : '-',
+      ),
+      check('no errors', totalErrors === 0, String(totalErrors)),
+      check('RSS under load ≤ 250 MB', peakRss <= 250, `${peakRss.toFixed(0)} MB`),
+      check(
+        'event-loop delay p99 ≤ 20 ms (login storm)',
+        Number.isNaN(eventLoopP99) ? undefined : eventLoopP99 <= 20,
+        `${eventLoopP99.toFixed(1)} ms`,
+      ),
+      check(
+        `${WORKER_JOBS} no-op jobs drained < 10 s`,
+        worker.drainSeconds < 10,
+        `${worker.drainSeconds.toFixed(2)} s`,
+      ),
+      check(
+        `${WORKER_JOBS} jobs queued (fan-out stand-in) < 5 s`,
+        worker.enqueueSeconds < 5,
+        `${worker.enqueueSeconds.toFixed(2)} s`,
+      ),
+    ];
+
+    const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${new Date().toISOString()}`;
+    const output = [
+      `Machine: ${machine}`,
+      `Duration ${DURATION} s per scenario, ${CONNECTIONS} connections (login: 32)`,
+      '',
+      table(rows),
+      '',
+      targets.join('\n'),
+      '',
+      `Whole run: ${((performance.now() - started) / 1000).toFixed(0)} s (seed ${seeded.seconds.toFixed(1)} s)`,
+    ].join('\n');
+    process.stdout.write(`${output}\n`);
+    if (process.env.BENCH_JSON) {
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(
+        process.env.BENCH_JSON,
+        JSON.stringify({ machine, rows, peakRss, eventLoopP99, worker }, null, 2),
+      );
+    }
+  } finally {
+    await cleanup(admin);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,181 @@
+import { sql } from 'drizzle-orm';
+import type { Database } from '../src/db/client.js';
+import { articles, articleTags, comments, favorites, follows, tags, users } from '../src/db/schema.js';
+import { addComment } from '../src/modules/comments/service.js';
+import { followUser } from '../src/modules/profiles/service.js';
+import { hashPassword } from '../src/modules/users/passwords.js';
+import { registerUser } from '../src/modules/users/service.js';
+
+/**
+ * The benchmark's data set. The signed-in user is registered, follows and writes through the
+ * services (real argon2, real transactions); the bulk (1,000 users, 20,000 articles, tags,
+ * follows, favorites, comments) is written with multi-row INSERTs through the Drizzle schema,
+ * because one service transaction per row would take minutes: 20,000 createArticle calls are
+ * ~100,000 statements. (The create-article scenario exercises createArticle under load.) The bulk users share one argon2 hash of BENCH_PASSWORD (1,000 hashes are
+ * ~30 s of CPU on 2 cores); verifying it costs exactly what verifying a per-user hash costs.
+ */
+
+export const BENCH_PASSWORD = 'bench-password-1';
+export const BENCH_USER = { username: 'benchuser', email: 'bench@example.com' } as const;
+
+export interface SeedSize {
+  users: number;
+  articles: number;
+  tags: number;
+  followsPerUser: number;
+  favorites: number;
+  commentsPerArticle: number;
+}
+
+export const DEFAULT_SIZE: SeedSize = {
+  users: 1000,
+  articles: 20_000,
+  tags: 50,
+  followsPerUser: 40,
+  favorites: 50_000,
+  commentsPerArticle: 2,
+};
+
+export interface SeedResult {
+  benchUserId: number;
+  slugs: string[];
+  /** An article with many comments (the comments scenario). */
+  commentedSlug: string;
+  popularTag: string;
+  seconds: number;
+}
+
+/** Deterministic, so two runs measure the same data. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+const WORDS =
+  'lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua'.split(
+    ' ',
+  );
+
+function text(rand: () => number, words: number): string {
+  const out: string[] = [];
+  for (let i = 0; i < words; i++) out.push(WORDS[Math.floor(rand() * WORDS.length)] ?? 'lorem');
+  return out.join(' ');
+}
+
+async function inBatches<T>(rows: readonly T[], size: number, write: (batch: T[]) => Promise<unknown>) {
+  for (let i = 0; i < rows.length; i += size) await write(rows.slice(i, i + size));
+}
+
+export async function seed(db: Database, size: SeedSize = DEFAULT_SIZE): Promise<SeedResult> {
+  const started = performance.now();
+  const rand = random(42);
+  const pick = (n: number) => Math.floor(rand() * n);
+
+  // The signed-in user of the benchmark, through the service (argon2 included).
+  const benchUser = await registerUser(db, { ...BENCH_USER, password: BENCH_PASSWORD });
+
+  const sharedHash = await hashPassword(BENCH_PASSWORD);
+  const userRows = Array.from({ length: size.users - 1 }, (_, i) => ({
+    username: `user${i + 1}`,
+    email: `user${i + 1}@example.com`,
+    passwordHash: sharedHash,
+    bio: text(rand, 12),
+  }));
+  const userIds: number[] = [benchUser.id];
+  await inBatches(userRows, 1000, async (batch) => {
+    const rows = await db.insert(users).values(batch).returning({ id: users.id });
+    userIds.push(...rows.map((row) => row.id));
+  });
+
+  // Follows: everybody follows `followsPerUser` others; the bench user's go through the service.
+  const followRows: { followerId: number; followingId: number }[] = [];
+  for (const followerId of userIds.slice(1)) {
+    const targets = new Set<number>();
+    while (targets.size < size.followsPerUser) {
+      const target = userIds[pick(userIds.length)] ?? followerId;
+      if (target !== followerId) targets.add(target);
+    }
+    for (const followingId of targets) followRows.push({ followerId, followingId });
+  }
+  await inBatches(followRows, 5000, (batch) => db.insert(follows).values(batch).onConflictDoNothing());
+  for (let i = 1; i <= size.followsPerUser; i++) await followUser(db, benchUser.id, `user${i * 7}`);
+
+  const tagRows = await db
+    .insert(tags)
+    .values(Array.from({ length: size.tags }, (_, i) => ({ name: `tag${i}` })))
+    .returning({ id: tags.id, name: tags.name });
+
+  // Articles over the past year, newest last inserted.
+  const now = Date.now();
+  const yearMs = 365 * 86400_000;
+  const articleRows = Array.from({ length: size.articles }, (_, i) => {
+    const createdAt = new Date(now - yearMs + Math.floor((i / size.articles) * yearMs));
+    return {
+      slug: `bench-article-${i}`,
+      title: `Bench article ${i} ${text(rand, 4)}`,
+      description: text(rand, 16),
+      body: text(rand, 150),
+      authorId: userIds[pick(userIds.length)] ?? benchUser.id,
+      createdAt,
+      updatedAt: createdAt,
+      publishedAt: createdAt,
+    };
+  });
+  const articleIds: number[] = [];
+  await inBatches(articleRows, 1000, async (batch) => {
+    const rows = await db.insert(articles).values(batch).returning({ id: articles.id });
+    articleIds.push(...rows.map((row) => row.id));
+  });
+
+  // 1–4 tags per article; tag popularity is skewed (low ids more often), like real tag clouds.
+  const articleTagRows: { articleId: number; tagId: number }[] = [];
+  for (const articleId of articleIds) {
+    const chosen = new Set<number>();
+    const count = 1 + pick(4);
+    while (chosen.size < count) chosen.add(tagRows[Math.floor(rand() * rand() * tagRows.length)]?.id ?? 0);
+    for (const tagId of chosen) articleTagRows.push({ articleId, tagId });
+  }
+  await inBatches(articleTagRows, 10_000, (batch) => db.insert(articleTags).values(batch));
+
+  const favoriteKeys = new Set<string>();
+  const favoriteRows: { userId: number; articleId: number }[] = [];
+  while (favoriteRows.length < size.favorites) {
+    const userId = userIds[pick(userIds.length)] ?? benchUser.id;
+    const articleId = articleIds[pick(articleIds.length)] ?? 0;
+    const key = `${userId}:${articleId}`;
+    if (favoriteKeys.has(key)) continue;
+    favoriteKeys.add(key);
+    favoriteRows.push({ userId, articleId });
+  }
+  await inBatches(favoriteRows, 10_000, (batch) => db.insert(favorites).values(batch));
+  // The denormalised counter the services keep in step with `favorites`.
+  await db.update(articles).set({
+    favoritesCount: sql`(select count(*) from ${favorites} where ${favorites.articleId} = ${articles.id})`,
+  });
+
+  const commentRows: { body: string; articleId: number; authorId: number }[] = [];
+  for (const articleId of articleIds) {
+    for (let c = 0; c < size.commentsPerArticle; c++) {
+      commentRows.push({ body: text(rand, 30), articleId, authorId: userIds[pick(userIds.length)] ?? 0 });
+    }
+  }
+  await inBatches(commentRows, 5000, (batch) => db.insert(comments).values(batch));
+
+  // Twenty more comments on one article, through the service (the comments scenario reads them).
+  const commentedSlug = articleRows[articleRows.length - 2]?.slug ?? 'bench-article-0';
+  for (let c = 0; c < 20; c++) {
+    await addComment(db, userIds[1 + c] ?? benchUser.id, commentedSlug, text(rand, 25));
+  }
+  await db.execute(sql`analyze`);
+
+  return {
+    benchUserId: benchUser.id,
+    slugs: articleRows.map((row) => row.slug),
+    commentedSlug,
+    popularTag: 'tag0',
+    seconds: (performance.now() - started) / 1000,
+  };
+}
