@@ -7,7 +7,7 @@ import { createTestApp, type TestApp } from '../../support/app.js';
  * least the statuses the spec lists (the HTTP suites next to this file exercise each of them).
  */
 
-const SPEC = new URL('../../../../shared/spec/realworld-openapi.yml', import.meta.url);
+const SPEC = new URL('../../fixtures/realworld-openapi.yml', import.meta.url);
 const CONTENT_PATHS = /^\/(profiles|articles|tags)\b/;
 /** Statuses the spec lists that cannot happen here, with the reason. */
 const NOT_APPLICABLE: Record<string, number[]> = {
