@@ -133,7 +133,7 @@ export async function buildApp(deps: Deps, options: BuildAppOptions = {}): Promi
     emails: deps.emails,
     keys: config,
   });
-  await app.register(articleRoutes, { prefix: '/api', db: deps.database.db });
+  await app.register(articleRoutes, { prefix: '/api', db: deps.database.db, jobs: deps.jobs });
   await app.register(commentRoutes, {
     prefix: '/api',
     db: deps.database.db,

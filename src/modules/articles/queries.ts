@@ -1,4 +1,4 @@
-import { and, count, desc, eq, inArray, type SQL, sql } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, isNotNull, or, type SQL, sql } from 'drizzle-orm';
 import type { Database, Transaction } from '../../db/client.js';
 import { articles, articleTags, favorites, follows, tags, users } from '../../db/schema.js';
 import { NotFoundError } from '../../errors.js';
@@ -30,6 +30,10 @@ export interface ArticleView {
   /** ISO 8601, so a view is plain JSON (cacheable as is). */
   createdAt: string;
   updatedAt: string;
+  /** Requested publication time (ISO 8601), null when published on creation. */
+  publishAt: string | null;
+  /** When it became visible to everyone; null while scheduled (only its author sees it). */
+  publishedAt: string | null;
   favoritesCount: number;
   author: ProfileView;
 }
@@ -68,6 +72,8 @@ export interface Article {
   tagList: string[];
   createdAt: string;
   updatedAt: string;
+  publishAt: string | null;
+  publishedAt: string | null;
   favorited: boolean;
   favoritesCount: number;
   author: Profile;
@@ -75,11 +81,14 @@ export interface Article {
 
 /**
  * THE predicate "which articles may this viewer see", used by every read and write that looks an
- * article up. Today every article is public; scheduled publishing (unpublished → author only)
- * extends this one function, e.g. `or(lte(articles.publishAt, now()), eq(articles.authorId, viewerId))`.
+ * article up: published articles, plus the viewer's own scheduled ones (`published_at` null until
+ * the publish job or the due sweep sets it). Lists, feeds, counts and tags use `visibleTo(null)`
+ * whoever asks: a scheduled article is absent from all of them, its author's included, so a list
+ * is the same for every viewer and the shared response cache stays correct.
  */
-export function visibleTo(_viewerId: number | null): SQL | undefined {
-  return undefined;
+export function visibleTo(viewerId: number | null): SQL | undefined {
+  const published = isNotNull(articles.publishedAt);
+  return viewerId === null ? published : or(published, eq(articles.authorId, viewerId));
 }
 
 /** An article's tags, alphabetical, in the same row (no query per article). */
@@ -97,6 +106,8 @@ const summaryColumns = {
   tagList,
   createdAt: articles.createdAt,
   updatedAt: articles.updatedAt,
+  publishAt: articles.publishAt,
+  publishedAt: articles.publishedAt,
   favoritesCount: articles.favoritesCount,
   author: profileColumns,
 };
@@ -110,6 +121,8 @@ interface ArticleRow {
   tagList: string[];
   createdAt: Date;
   updatedAt: Date;
+  publishAt: Date | null;
+  publishedAt: Date | null;
   favoritesCount: number;
   author: ProfileView;
 }
@@ -124,6 +137,8 @@ function toView(row: ArticleRow): ArticleView {
     tagList: row.tagList,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
+    publishAt: row.publishAt?.toISOString() ?? null,
+    publishedAt: row.publishedAt?.toISOString() ?? null,
     favoritesCount: row.favoritesCount,
     author: row.author,
   };
@@ -133,10 +148,13 @@ function userIdByUsername(username: string): SQL {
   return sql`(select ${users.id} from ${users} where ${usernameIs(username)})`;
 }
 
-/** The WHERE clause of a list or feed; each filter is an indexed semi-join (see docs/QUERIES.md). */
-function filterCondition(filter: ArticleFilter, viewerId: number | null): SQL | undefined {
+/**
+ * The WHERE clause of a list or feed; each filter is an indexed semi-join (see docs/QUERIES.md).
+ * Only published articles, whoever the viewer (see `visibleTo`).
+ */
+function filterCondition(filter: ArticleFilter): SQL | undefined {
   return and(
-    visibleTo(viewerId),
+    visibleTo(null),
     filter.tag === undefined
       ? undefined
       : sql`${articles.id} in (select ${articleTags.articleId} from ${articleTags}
@@ -154,35 +172,31 @@ function filterCondition(filter: ArticleFilter, viewerId: number | null): SQL | 
 }
 
 /** The page query of a list or feed, unexecuted (docs/QUERIES.md and a test EXPLAIN it). */
-export function articlePageQuery(db: Queryable, filter: ArticleFilter, viewerId: number | null = null) {
-  return db
-    .select(summaryColumns)
-    .from(articles)
-    .innerJoin(users, eq(users.id, articles.authorId))
-    .where(filterCondition(filter, viewerId))
-    .orderBy(desc(articles.createdAt), desc(articles.id))
-    .limit(filter.limit)
-    .offset(filter.offset);
+export function articlePageQuery(db: Queryable, filter: ArticleFilter) {
+  return (
+    db
+      .select(summaryColumns)
+      .from(articles)
+      .innerJoin(users, eq(users.id, articles.authorId))
+      .where(filterCondition(filter))
+      // Publication order: a scheduled article shows up as the newest when it goes live.
+      .orderBy(desc(articles.publishedAt), desc(articles.id))
+      .limit(filter.limit)
+      .offset(filter.offset)
+  );
 }
 
 /** The count query of a list or feed, unexecuted. */
-export function articleCountQuery(db: Queryable, filter: ArticleFilter, viewerId: number | null = null) {
-  return db.select({ count: count() }).from(articles).where(filterCondition(filter, viewerId));
+export function articleCountQuery(db: Queryable, filter: ArticleFilter) {
+  return db.select({ count: count() }).from(articles).where(filterCondition(filter));
 }
 
 /**
- * One page of articles, newest first, and the total count: two queries whatever the page size
- * (author and tags come in the same row). `viewerId` only feeds the visibility predicate.
+ * One page of published articles, newest published first, and the total count: two queries
+ * whatever the page size (author and tags come in the same row). The same for every viewer.
  */
-export async function listArticles(
-  db: Queryable,
-  filter: ArticleFilter,
-  viewerId: number | null = null,
-): Promise<ArticlePage> {
-  const [rows, [total]] = await Promise.all([
-    articlePageQuery(db, filter, viewerId),
-    articleCountQuery(db, filter, viewerId),
-  ]);
+export async function listArticles(db: Queryable, filter: ArticleFilter): Promise<ArticlePage> {
+  const [rows, [total]] = await Promise.all([articlePageQuery(db, filter), articleCountQuery(db, filter)]);
   return { articles: rows.map(toView), articlesCount: total?.count ?? 0 };
 }
 
@@ -288,6 +302,8 @@ export function presentArticle(view: ArticleView, flags: ViewerFlags): Article {
     tagList: view.tagList,
     createdAt: view.createdAt,
     updatedAt: view.updatedAt,
+    publishAt: view.publishAt,
+    publishedAt: view.publishedAt,
     favorited: flags.favorited.has(view.id),
     favoritesCount: view.favoritesCount,
     author: presentProfile(view.author, flags.following.has(view.author.id)),

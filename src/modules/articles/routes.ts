@@ -3,6 +3,8 @@ import { Type } from 'typebox';
 import { cachedGet, notModifiedResponse } from '../../cache/http.js';
 import { cacheReads, cacheWrites } from '../../cache/namespaces.js';
 import type { Database } from '../../db/client.js';
+import { NotFoundError } from '../../errors.js';
+import type { JobEnqueuer } from '../../jobs/definition.js';
 import { requireViewer } from '../../plugins/auth.js';
 import { problemResponses } from '../../plugins/errors.js';
 import { OPTIONAL_SIGN_IN, SIGNED_IN } from '../profiles/schemas.js';
@@ -33,7 +35,13 @@ import {
   updateArticle,
 } from './service.js';
 
-export const articleRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async (app, { db }) => {
+export interface ArticleRoutesOptions {
+  db: Database;
+  /** Enqueues what a write recorded in its outbox (publish jobs, follower emails) after commit. */
+  jobs: Pick<JobEnqueuer, 'flush'>;
+}
+
+export const articleRoutes: FastifyPluginAsyncTypebox<ArticleRoutesOptions> = async (app, { db, jobs }) => {
   /** Adds the viewer's flags (one query) to viewer-independent views. */
   async function present(views: ArticleView[], viewerId: number | null) {
     const flags = await viewerFlagsFor(db, viewerId, views);
@@ -41,7 +49,7 @@ export const articleRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async 
   }
 
   async function page(filter: ArticleFilter, viewerId: number | null) {
-    const { articles, articlesCount } = await listArticles(db, filter, viewerId);
+    const { articles, articlesCount } = await listArticles(db, filter);
     return { articles: await present(articles, viewerId), articlesCount };
   }
 
@@ -69,7 +77,7 @@ export const articleRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async 
       const { tag, author, favorited } = request.query;
       return cachedGet(request, reply, {
         namespaces: cacheReads.articleList(),
-        compute: () => listArticles(db, { tag, author, favorited, ...paging(request.query) }, null),
+        compute: () => listArticles(db, { tag, author, favorited, ...paging(request.query) }),
         personalize: async ({ articles, articlesCount }, viewer) => ({
           articles: await present(articles, viewer?.id ?? null),
           articlesCount,
@@ -112,13 +120,27 @@ export const articleRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async 
         },
       },
     },
-    (request, reply) => {
+    async (request, reply) => {
       const { slug } = request.params;
-      return cachedGet(request, reply, {
+      const options = {
         namespaces: cacheReads.article(slug),
         compute: () => getArticle(db, slug, null),
-        personalize: (view, viewer) => single(view, viewer?.id ?? null),
-      });
+        personalize: (view: FullArticleView, viewer: { id: number } | null) =>
+          single(view, viewer?.id ?? null),
+      };
+      try {
+        return await cachedGet(request, reply, options);
+      } catch (error) {
+        // The cached view is what everyone sees; only its author may also read a scheduled
+        // article, so a signed-in 404 looks again, uncached, as that viewer.
+        const viewerId = request.viewer?.id;
+        if (!(error instanceof NotFoundError) || viewerId === undefined) throw error;
+        return cachedGet(request, reply, {
+          ...options,
+          bypass: true,
+          compute: () => getArticle(db, slug, viewerId),
+        });
+      }
     },
   );
 
@@ -128,7 +150,7 @@ export const articleRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async 
       preHandler: app.authenticate,
       schema: {
         tags: ['Articles'],
-        summary: 'Create an article (its slug is derived from the title)',
+        summary: 'Create an article (its slug is derived from the title), now or scheduled by `publishAt`',
         security: SIGNED_IN,
         body: NewArticleBodySchema,
         response: { 201: SingleArticleResponseSchema, ...problemResponses(401, 422) },
@@ -136,9 +158,10 @@ export const articleRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async 
     },
     async (request, reply) => {
       const viewer = requireViewer(request);
-      const view = await createArticle(db, viewer.id, request.body.article);
-      await app.cache.invalidate(cacheWrites.articleCreated(view.slug));
-      return reply.code(201).send(await single(view, viewer.id));
+      const { article, outboxIds } = await createArticle(db, viewer.id, request.body.article);
+      await app.cache.invalidate(cacheWrites.articleCreated(article.slug));
+      await jobs.flush(outboxIds);
+      return reply.code(201).send(await single(article, viewer.id));
     },
   );
 
@@ -157,9 +180,15 @@ export const articleRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async 
     },
     async (request) => {
       const viewer = requireViewer(request);
-      const view = await updateArticle(db, viewer.id, request.params.slug, request.body.article);
-      await app.cache.invalidate(cacheWrites.articleUpdated(request.params.slug, view.slug));
-      return single(view, viewer.id);
+      const { article, outboxIds } = await updateArticle(
+        db,
+        viewer.id,
+        request.params.slug,
+        request.body.article,
+      );
+      await app.cache.invalidate(cacheWrites.articleUpdated(request.params.slug, article.slug));
+      await jobs.flush(outboxIds);
+      return single(article, viewer.id);
     },
   );
 

@@ -29,6 +29,13 @@ const ArticleFields = {
   tagList: Type.Array(Type.String(), { description: 'Alphabetical' }),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
+  // Beyond the spec (scheduled publishing); RealWorld clients ignore unknown fields.
+  publishAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+    description: 'Requested publication time; null when published on creation',
+  }),
+  publishedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+    description: 'When it became visible to everyone; null while scheduled (only its author sees it)',
+  }),
   favorited: Type.Boolean(),
   favoritesCount: Type.Integer(),
   author: ProfileSchema,
@@ -44,12 +51,21 @@ export const MultipleArticlesResponseSchema = Type.Object({
   articlesCount: Type.Integer({ description: 'All articles matching the filter, not the page size' }),
 });
 
+/** RFC 3339 with a time zone; 40 characters is ample for any valid one (bounds the input). */
+const PublishAtSchema = Type.String({
+  format: 'date-time',
+  maxLength: 40,
+  description:
+    'Beyond the spec: publish at this time. In the future → visible only to its author until then; absent or past → published now',
+});
+
 export const NewArticleBodySchema = Type.Object({
   article: Type.Object({
     title: Type.String({ minLength: 1, maxLength: LIMITS.title }),
     description: Type.String({ minLength: 1, maxLength: LIMITS.description }),
     body: Type.String({ minLength: 1, maxLength: LIMITS.body }),
     tagList: Type.Optional(TagListSchema),
+    publishAt: Type.Optional(PublishAtSchema),
   }),
 });
 
@@ -59,6 +75,12 @@ export const UpdateArticleBodySchema = Type.Object({
     description: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.description })),
     body: Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.body })),
     tagList: Type.Optional(TagListSchema),
+    publishAt: Type.Optional(
+      Type.Union([PublishAtSchema, Type.Null()], {
+        description:
+          'Scheduled articles only: a new time reschedules it, null or a past time publishes it now (422 on a published article)',
+      }),
+    ),
   }),
 });
 

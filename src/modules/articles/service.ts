@@ -1,7 +1,8 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import type { Database, Transaction } from '../../db/client.js';
 import { articles, articleTags, favorites, tags } from '../../db/schema.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
+import { recordArticlePublished, recordScheduledPublish } from './publishing.js';
 import { type FullArticleView, findVisibleArticleId, getArticleById, visibleTo } from './queries.js';
 import { slugCandidate, slugify } from './slug.js';
 
@@ -15,9 +16,27 @@ export interface NewArticle {
   description: string;
   body: string;
   tagList?: string[];
+  /** ISO 8601; in the future → scheduled (see publishing.ts), otherwise published now. */
+  publishAt?: string;
 }
 
-export type ArticleChanges = Partial<NewArticle>;
+export interface ArticleChanges extends Partial<Omit<NewArticle, 'publishAt'>> {
+  /** A scheduled article only: a future time reschedules it; null or a past time publishes it now. */
+  publishAt?: string | null;
+}
+
+/** A write's result: the article, and the outbox rows it recorded (for `jobs.flush` after commit). */
+export interface ArticleWrite {
+  article: FullArticleView;
+  outboxIds: string[];
+}
+
+/** The requested time when it is still ahead (a schedule), undefined when it means "now". */
+function futureTime(publishAt: string | null | undefined): Date | undefined {
+  if (publishAt === undefined || publishAt === null) return undefined;
+  const time = new Date(publishAt);
+  return time.getTime() > Date.now() ? time : undefined;
+}
 
 /** Tries of a suffixed slug after the plain one is taken; six random base-36 chars rarely collide. */
 const SLUG_ATTEMPTS = 5;
@@ -65,10 +84,11 @@ export async function createArticle(
   db: Database,
   authorId: number,
   input: NewArticle,
-): Promise<FullArticleView> {
+): Promise<ArticleWrite> {
   requireText({ title: input.title, description: input.description, body: input.body });
   const title = input.title.trim();
   const base = slugify(title);
+  const scheduledFor = futureTime(input.publishAt);
   return db.transaction(async (tx) => {
     let id: number | undefined;
     // The unique index decides: ON CONFLICT DO NOTHING waits for a concurrent insert of the same
@@ -82,6 +102,8 @@ export async function createArticle(
           description: input.description.trim(),
           body: input.body,
           authorId,
+          // Unscheduled: `published_at` takes its default, the transaction's now() (= created_at).
+          ...(scheduledFor ? { publishAt: scheduledFor, publishedAt: null } : {}),
         })
         .onConflictDoNothing({ target: articles.slug })
         .returning({ id: articles.id });
@@ -89,14 +111,22 @@ export async function createArticle(
     }
     if (id === undefined) throw new Error(`no free slug for "${base}" after ${SLUG_ATTEMPTS} suffixes`);
     await setArticleTags(tx, id, normalizeTags(input.tagList ?? []));
-    return getArticleById(tx, id, authorId);
+    const outboxId = scheduledFor
+      ? await recordScheduledPublish(tx, id, scheduledFor)
+      : await recordArticlePublished(tx, id);
+    return { article: await getArticleById(tx, id, authorId), outboxIds: [outboxId] };
   });
 }
 
 /** Locks the article for a write by its author: 404 when absent (or invisible), 403 when not theirs. */
 async function lockOwnArticle(tx: Transaction, viewerId: number, slug: string) {
   const [article] = await tx
-    .select({ id: articles.id, title: articles.title, authorId: articles.authorId })
+    .select({
+      id: articles.id,
+      title: articles.title,
+      authorId: articles.authorId,
+      publishedAt: articles.publishedAt,
+    })
     .from(articles)
     .where(and(eq(articles.slug, slug), visibleTo(viewerId)))
     .for('update');
@@ -127,15 +157,42 @@ async function renameSlug(tx: Transaction, id: number, oldTitle: string, newTitl
   throw new Error(`no free slug for "${base}" after ${SLUG_ATTEMPTS} suffixes`);
 }
 
+/**
+ * The publication part of an update: reschedule (a new delayed job; the old one will find nothing
+ * due) or publish now (with the same follow-up as an immediate create). Publishing cannot be undone.
+ */
+async function changeSchedule(
+  tx: Transaction,
+  article: { id: number; publishedAt: Date | null },
+  publishAt: string | null | undefined,
+): Promise<{ fields: { publishAt?: Date | null; publishedAt?: SQL }; outboxIds: string[] }> {
+  if (publishAt === undefined) return { fields: {}, outboxIds: [] };
+  if (article.publishedAt !== null) {
+    throw new ValidationError({ publishAt: ['cannot be changed: the article is already published'] });
+  }
+  const scheduledFor = futureTime(publishAt);
+  if (scheduledFor) {
+    return {
+      fields: { publishAt: scheduledFor },
+      outboxIds: [await recordScheduledPublish(tx, article.id, scheduledFor)],
+    };
+  }
+  return {
+    fields: { publishAt: null, publishedAt: sql`now()` },
+    outboxIds: [await recordArticlePublished(tx, article.id)],
+  };
+}
+
 export async function updateArticle(
   db: Database,
   viewerId: number,
   slug: string,
   changes: ArticleChanges,
-): Promise<FullArticleView> {
+): Promise<ArticleWrite> {
   requireText({ title: changes.title, description: changes.description, body: changes.body });
   return db.transaction(async (tx) => {
     const article = await lockOwnArticle(tx, viewerId, slug);
+    const schedule = await changeSchedule(tx, article, changes.publishAt);
     const title = changes.title?.trim();
     if (title !== undefined && title !== article.title)
       await renameSlug(tx, article.id, article.title, title);
@@ -143,6 +200,7 @@ export async function updateArticle(
       ...(title === undefined ? {} : { title }),
       ...(changes.description === undefined ? {} : { description: changes.description.trim() }),
       ...(changes.body === undefined ? {} : { body: changes.body }),
+      ...schedule.fields,
     };
     if (changes.tagList !== undefined) await setArticleTags(tx, article.id, normalizeTags(changes.tagList));
     if (Object.keys(fields).length > 0 || changes.tagList !== undefined) {
@@ -151,7 +209,7 @@ export async function updateArticle(
         .set({ ...fields, updatedAt: sql`now()` })
         .where(eq(articles.id, article.id));
     }
-    return getArticleById(tx, article.id, viewerId);
+    return { article: await getArticleById(tx, article.id, viewerId), outboxIds: schedule.outboxIds };
   });
 }
 

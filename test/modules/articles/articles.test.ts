@@ -42,6 +42,9 @@ describe('POST /api/articles', () => {
       tagList: ['Angular', 'dragons', 'training'],
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       updatedAt: article.createdAt,
+      // Beyond the spec (scheduled publishing): published on creation.
+      publishAt: null,
+      publishedAt: article.createdAt,
       favorited: false,
       favoritesCount: 0,
       author: { username: ann.username, bio: 'ann bio', image: null, following: false },

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cacheReads } from '../../../src/cache/namespaces.js';
 import { articles } from '../../../src/db/schema.js';
+import { waitFor } from '../../jobs/support.js';
 import { createTestApp, type TestApp } from '../../support/app.js';
 import { insertUser, type TestUser } from '../../support/users.js';
 import { type ArticleJson, postArticle } from './support.js';
@@ -170,6 +171,12 @@ describe('query count', () => {
       ...cacheReads.articleList(),
       ...cacheReads.article(created[0]?.slug ?? ''),
     ]);
+    // Each create ran its follow-up job (follower emails) in this process: let those queries
+    // finish first, so only the request's own are counted.
+    await waitFor('background jobs to finish', async () => {
+      const { waiting, active } = await t.deps.jobs.counts();
+      return waiting + active === 0;
+    });
     t.queries.reset();
     await run();
     return t.queries.count;
