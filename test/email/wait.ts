@@ -41,3 +41,19 @@ export async function emailRowsTo(db: Database, recipient: string): Promise<LogR
   const rows = await db.select().from(emailLog).where(eq(emailLog.recipient, recipient.toLowerCase()));
   return rows.sort((a, b) => a.id - b.id);
 }
+
+/**
+ * Waits until no email is `queued` or `sending`: the deliveries a test's requests started in the
+ * background are over (e.g. before counting the queries of the next request).
+ */
+export async function waitForEmailsSettled(db: Database, timeoutMs = 10_000): Promise<void> {
+  const pending = await db
+    .select({ id: emailLog.id })
+    .from(emailLog)
+    .where(inArray(emailLog.status, ['queued', 'sending']));
+  await waitForEmailRows(
+    db,
+    pending.map((row) => row.id),
+    { timeoutMs },
+  );
+}
