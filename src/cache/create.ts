@@ -9,7 +9,7 @@ import { ResponseCache } from './response-cache.js';
  * Bump when the shape of cached payloads changes: during a rolling deploy, old and new instances
  * then never read each other's entries.
  */
-const PAYLOAD_LAYOUT = 'v1:';
+const PAYLOAD_LAYOUT = 'v2:';
 
 /** Redis on CACHE_REDIS_URL (default REDIS_URL) with its own connection, else the in-memory LRU. */
 export function createResponseCache(config: Config): ResponseCache {
