@@ -110,7 +110,7 @@ export const articleRoutes: FastifyPluginAsyncTypebox<ArticleRoutesOptions> = as
       preHandler: app.authenticateOptional,
       schema: {
         tags: ['Articles'],
-        summary: 'Get an article',
+        summary: 'Get an article (a scheduled one: its author only)',
         security: OPTIONAL_SIGN_IN,
         params: SlugParamsSchema,
         response: {

@@ -125,6 +125,8 @@ describe('an article scheduled in the future', () => {
     const own = await get(created.slug, author);
     expect(own.statusCode).toBe(200);
     expect(own.json().article).toMatchObject({ slug: created.slug, publishedAt: null, publishAt });
+    // Never from (or into) the shared cache: the author's read goes to the database.
+    expect(own.headers['x-cache']).toBe('BYPASS');
 
     // Absent from every list and feed, the author's own included, and from the tag cloud.
     for (const viewer of [undefined, author, reader]) {
@@ -184,10 +186,10 @@ describe('an article scheduled in the future', () => {
     // A second sweep and a replayed publish job find nothing to do.
     await t.deps.jobs.enqueue('articles.publish-due', {});
     await t.deps.jobs.enqueue('articles.publish', { articleId: id });
-    await waitFor(
-      'the replays to finish',
-      async () => (await t.deps.jobs.counts()).active === 0 && (await t.deps.jobs.counts()).waiting === 0,
-    );
+    await waitFor('the replays to finish', async () => {
+      const { waiting, active } = await t.deps.jobs.counts();
+      return waiting + active === 0;
+    });
     expect((await get(created.slug)).json().article.publishedAt).toBe(published.publishedAt);
     expect(await outboxRows('notifications.article-published', id)).toHaveLength(1);
   });
