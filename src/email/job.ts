@@ -6,11 +6,8 @@ import type { Mailer } from './mailer.js';
 import type { EmailKeys } from './render.js';
 
 /**
- * The `email.send` job, ready for the jobs registry (the registration itself needs the mailer in
- * the job context; see README "Email"):
- *
- *   payloads.ts:  'email.send': emailSendPayloadSchema,
- *   handler:      defineJob({ name: 'email.send', handle: (payload, ctx) => runEmailSendJob(ctx, mailer, payload) })
+ * The payload of the `email.send` job (src/jobs/payloads.ts); its handler is
+ * src/jobs/handlers/email-send.ts, which calls runEmailSendJob with the job context's mailer.
  */
 export const emailSendPayloadSchema = Type.Object(
   { emailId: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) },
