@@ -203,8 +203,9 @@ export async function queueWeeklyDigestBatch(
       join ${articles} a on a.author_id = f.following_id
       join ${users} au on au.id = a.author_id
       where f.follower_id = ${users.id}
-        and a.created_at >= ${start.toISOString()}::timestamptz and a.created_at < ${end.toISOString()}::timestamptz
-      order by a.favorites_count desc, a.created_at desc, a.id desc
+        -- Published in that week: a scheduled article (published_at null) is nobody's news yet.
+        and a.published_at >= ${start.toISOString()}::timestamptz and a.published_at < ${end.toISOString()}::timestamptz
+      order by a.favorites_count desc, a.published_at desc, a.id desc
       limit ${DIGEST_SIZE}
     ) top
   )`;

@@ -292,6 +292,21 @@ function eventSuite(label: string, extraEnv: () => Record<string, string>) {
       const quiet = await publish(writer, `Quiet ${writer.inbox.id.slice(0, 6)}`);
       const loved = await publish(writer, `Loved ${writer.inbox.id.slice(0, 6)}`);
       await publish(other, `Unfollowed ${other.inbox.id.slice(0, 6)}`);
+      // Scheduled for later: not published this week, so not in anyone's digest.
+      const scheduled = await t.app.inject({
+        method: 'POST',
+        url: '/api/articles',
+        headers: writer.headers,
+        payload: {
+          article: {
+            title: `Scheduled ${writer.inbox.id.slice(0, 6)}`,
+            description: 'later',
+            body: 'later',
+            publishAt: new Date(Date.now() + 30 * 86_400_000).toISOString(),
+          },
+        },
+      });
+      expect(scheduled.statusCode).toBe(201);
       for (const fan of [other, muted]) {
         await t.app.inject({
           method: 'POST',
@@ -313,6 +328,7 @@ function eventSuite(label: string, extraEnv: () => Record<string, string>) {
       expect(lovedAt).toBeGreaterThan(-1);
       expect(quietAt).toBeGreaterThan(lovedAt);
       expect(email.text).not.toContain('Unfollowed');
+      expect(email.text).not.toContain('Scheduled');
       expect(email.headers.get('list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
 
       // The week's digest exists: a second run sends nothing more.
