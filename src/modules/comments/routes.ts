@@ -5,6 +5,7 @@ import { cacheReads, cacheWrites } from '../../cache/namespaces.js';
 import type { Database } from '../../db/client.js';
 import type { EmailDispatcher } from '../../email/dispatch.js';
 import type { EmailKeys } from '../../email/render.js';
+import { NotFoundError } from '../../errors.js';
 import { requireViewer } from '../../plugins/auth.js';
 import { problemResponses } from '../../plugins/errors.js';
 import { SlugParamsSchema } from '../articles/schemas.js';
@@ -17,7 +18,7 @@ import {
   NewCommentBodySchema,
   SingleCommentResponseSchema,
 } from './schemas.js';
-import { addComment, deleteComment, listComments, presentComment } from './service.js';
+import { addComment, type CommentView, deleteComment, listComments, presentComment } from './service.js';
 
 export interface CommentRoutesOptions {
   db: Database;
@@ -46,12 +47,12 @@ export const commentRoutes: FastifyPluginAsyncTypebox<CommentRoutesOptions> = as
         },
       },
     },
-    (request, reply) => {
+    async (request, reply) => {
       const { slug } = request.params;
-      return cachedGet(request, reply, {
+      const options = {
         namespaces: cacheReads.comments(slug),
         compute: () => listComments(db, slug, null),
-        personalize: async (views, viewer) => {
+        personalize: async (views: CommentView[], viewer: { id: number } | null) => {
           const following = await followedAmong(
             db,
             viewer?.id ?? null,
@@ -59,7 +60,20 @@ export const commentRoutes: FastifyPluginAsyncTypebox<CommentRoutesOptions> = as
           );
           return { comments: views.map((view) => presentComment(view, following)) };
         },
-      });
+      };
+      try {
+        return await cachedGet(request, reply, options);
+      } catch (error) {
+        // As for the article itself: the author of a scheduled article reads its comments
+        // uncached, everyone else gets the shared 404.
+        const viewerId = request.viewer?.id;
+        if (!(error instanceof NotFoundError) || viewerId === undefined) throw error;
+        return cachedGet(request, reply, {
+          ...options,
+          bypass: true,
+          compute: () => listComments(db, slug, viewerId),
+        });
+      }
     },
   );
 

@@ -257,6 +257,23 @@ describe('changing the schedule', () => {
     );
   });
 
+  it('its comments are its author’s alone too, even after an anonymous 404 was cached', async () => {
+    const created = await create({ publishAt: inMs(3_600_000) });
+    const url = `/api/articles/${created.slug}/comments`;
+    const added = await t.app.inject({
+      method: 'POST',
+      url,
+      headers: author.headers,
+      payload: { comment: { body: 'note to self' } },
+    });
+    expect(added.statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'GET', url })).statusCode).toBe(404);
+    expect((await t.app.inject({ method: 'GET', url, headers: reader.headers })).statusCode).toBe(404);
+    const own = await t.app.inject({ method: 'GET', url, headers: author.headers });
+    expect(own.statusCode).toBe(200);
+    expect(own.json().comments.map((comment: { body: string }) => comment.body)).toEqual(['note to self']);
+  });
+
   it('only the author may change it: others get 404 as if it did not exist', async () => {
     const created = await create({ publishAt: inMs(3_600_000) });
     const res = await t.app.inject({
