@@ -1,7 +1,18 @@
 import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { CacheStore } from './port.js';
 
 export type CacheOutcome = 'HIT' | 'MISS' | 'BYPASS';
+
+export interface CachedBody {
+  body: string;
+  outcome: CacheOutcome;
+  /** The versioned key the body was read from or stored under (absent on BYPASS). */
+  entry?: string;
+}
+
+/** Bytes of derived bodies (see `derived`) one process keeps. */
+const DERIVED_MAX_BYTES = 16 * 1024 * 1024;
 
 /** pino's signature, so `app.log.child(…)` or a worker's logger fits without an adapter. */
 export interface CacheLog {
@@ -82,6 +93,7 @@ export class ResponseCache {
   private readonly probeIntervalMs: number;
   private readonly maxPending: number;
   private readonly disabled: boolean;
+  private readonly derivedBodies: LRUCache<string, string>;
 
   constructor(
     private readonly store: CacheStore,
@@ -93,6 +105,11 @@ export class ResponseCache {
     this.probeIntervalMs = options.probeIntervalMs ?? 200;
     this.maxPending = options.maxPendingInvalidations ?? 1000;
     this.disabled = options.disabled ?? false;
+    this.derivedBodies = new LRUCache<string, string>({
+      maxSize: DERIVED_MAX_BYTES,
+      sizeCalculation: (body) => Math.max(1, body.length),
+      ttl: options.ttlSeconds * 1000,
+    });
     this.store.onAvailable?.(() => void this.probe());
     this.startProbing();
   }
@@ -124,7 +141,7 @@ export class ResponseCache {
     key: string,
     namespaces: readonly string[],
     compute: () => Promise<string>,
-  ): Promise<{ body: string; outcome: CacheOutcome }> {
+  ): Promise<CachedBody> {
     if (this.state !== 'up' || this.disabled) return this.bypass(compute);
     let entry: string;
     let cached: string | undefined;
@@ -140,7 +157,7 @@ export class ResponseCache {
     }
     if (cached !== undefined) {
       this.counters.hits++;
-      return { body: cached, outcome: 'HIT' };
+      return { body: cached, outcome: 'HIT', entry };
     }
     this.counters.misses++;
     let shared = this.inFlight.get(entry);
@@ -148,7 +165,7 @@ export class ResponseCache {
       shared = this.computeAndStore(entry, compute).finally(() => this.inFlight.delete(entry));
       this.inFlight.set(entry, shared);
     }
-    return { body: await shared, outcome: 'MISS' };
+    return { body: await shared, outcome: 'MISS', entry };
   }
 
   /**
@@ -169,6 +186,19 @@ export class ResponseCache {
       this.remember(unique);
       this.fail(error);
     }
+  }
+
+  /**
+   * A process-local memo of what is computed from one entry (e.g. the anonymous response body,
+   * serialized). Keyed by the versioned entry key, so an invalidation orphans it exactly like the
+   * entry itself, and it lives no longer than the entry's TTL.
+   */
+  derived(entry: string, variant: string): string | undefined {
+    return this.derivedBodies.get(`${variant}|${entry}`);
+  }
+
+  rememberDerived(entry: string, variant: string, body: string): void {
+    this.derivedBodies.set(`${variant}|${entry}`, body);
   }
 
   health(): CacheHealth {

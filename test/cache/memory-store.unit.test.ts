@@ -34,13 +34,31 @@ describe('ResponseCache on the memory store', () => {
     expect(await cache.whenUp(1000)).toBe(true);
     let computed = 0;
     const compute = async () => String(++computed);
-    expect(await cache.fetch('k', ['a', 'b'], compute)).toEqual({ body: '1', outcome: 'MISS' });
-    expect(await cache.fetch('k', ['a', 'b'], compute)).toEqual({ body: '1', outcome: 'HIT' });
+    const miss = await cache.fetch('k', ['a', 'b'], compute);
+    expect(miss).toMatchObject({ body: '1', outcome: 'MISS' });
+    expect(await cache.fetch('k', ['a', 'b'], compute)).toEqual({ ...miss, outcome: 'HIT' });
     await cache.invalidate(['c']);
     expect((await cache.fetch('k', ['a', 'b'], compute)).outcome).toBe('HIT');
     await cache.invalidate(['b']);
-    expect(await cache.fetch('k', ['a', 'b'], compute)).toEqual({ body: '2', outcome: 'MISS' });
+    const after = await cache.fetch('k', ['a', 'b'], compute);
+    expect(after).toMatchObject({ body: '2', outcome: 'MISS' });
+    expect(after.entry).not.toBe(miss.entry);
     expect(cache.stats()).toMatchObject({ hits: 2, misses: 2, bypasses: 0, invalidations: 2 });
+    await cache.close();
+  });
+
+  it('keeps a derived body per entry version, so an invalidation orphans it with its entry', async () => {
+    const cache = new ResponseCache(createMemoryStore(100), { ttlSeconds: 60, timeoutMs: 50 });
+    await cache.whenUp(1000);
+    const { entry } = await cache.fetch('k', ['a'], async () => '{"x":1}');
+    if (entry === undefined) throw new Error('no entry key while the cache is up');
+    cache.rememberDerived(entry, 'anonymous', '{"y":1}');
+    expect(cache.derived(entry, 'anonymous')).toBe('{"y":1}');
+    expect(cache.derived(entry, 'other')).toBeUndefined();
+    await cache.invalidate(['a']);
+    const next = await cache.fetch('k', ['a'], async () => '{"x":2}');
+    expect(next.entry).not.toBe(entry);
+    expect(cache.derived(next.entry ?? '', 'anonymous')).toBeUndefined();
     await cache.close();
   });
 
