@@ -56,6 +56,8 @@ export interface Config {
   readonly authRateLimitWindowSeconds: number;
   /** Prefix of the rate-limit counters in Redis (instances sharing counters must share it). */
   readonly rateLimitKeyPrefix: string;
+  /** argon2 operations at once (src/modules/users/passwords.ts); unset → CPU cores − 1, at least 1. */
+  readonly passwordHashConcurrency: number | undefined;
 }
 
 /** Background jobs (src/jobs): the same knobs drive the BullMQ worker and the in-process runner. */
@@ -283,5 +285,9 @@ export function loadConfig(env: Env = process.env): Config {
     authRateLimitAccountMax: integer(env, 'AUTH_RATE_LIMIT_ACCOUNT_MAX', 10, 1, 1_000_000),
     authRateLimitWindowSeconds: duration(env, 'AUTH_RATE_LIMIT_WINDOW', 15 * 60),
     rateLimitKeyPrefix: read(env, 'RATE_LIMIT_KEY_PREFIX') ?? 'conduit:rate-limit:',
+    passwordHashConcurrency:
+      read(env, 'PASSWORD_HASH_CONCURRENCY') === undefined
+        ? undefined
+        : integer(env, 'PASSWORD_HASH_CONCURRENCY', 1, 1, 64),
   });
 }

@@ -1,11 +1,14 @@
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createDeps } from './deps.js';
+import { setPasswordHashConcurrency } from './modules/users/passwords.js';
 import { ensureAdminAccount } from './modules/users/service.js';
 
 /** Entry point: config → deps → migrations → app → listen, and a graceful shutdown. */
 async function main(): Promise<void> {
   const config = loadConfig();
+  if (config.passwordHashConcurrency !== undefined)
+    setPasswordHashConcurrency(config.passwordHashConcurrency);
   const deps = await createDeps(config);
   if (config.migrateOnStart) await deps.database.migrate();
   const app = await buildApp(deps);

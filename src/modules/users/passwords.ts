@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import * as argon2 from 'argon2';
 
 /**
@@ -12,13 +13,41 @@ const HASH_OPTIONS = {
   parallelism: 1,
 } as const;
 
+/**
+ * How many argon2 operations run at once. Each one keeps a CPU core busy for tens of ms in
+ * libuv's thread pool (4 threads by default): a login storm with one hash per pool thread on a
+ * 2-core machine leaves the event loop no core, and every other request waits (event-loop delay
+ * p99 40 ms in `npm run bench`). Capped at cores − 1, a core always stays for the event loop and
+ * the pool keeps free threads for file and DNS work; logins beyond the cap wait their turn in
+ * this queue instead (docs/PERFORMANCE.md). Set from PASSWORD_HASH_CONCURRENCY by server.ts.
+ */
+let hashSlots = Math.max(1, availableParallelism() - 1);
+let running = 0;
+const waiting: (() => void)[] = [];
+
+export function setPasswordHashConcurrency(slots: number): void {
+  hashSlots = Math.max(1, slots);
+}
+
+async function withHashSlot<T>(work: () => Promise<T>): Promise<T> {
+  if (running < hashSlots) running++;
+  else await new Promise<void>((resolve) => waiting.push(resolve)); // the finisher hands its slot over
+  try {
+    return await work();
+  } finally {
+    const next = waiting.shift();
+    if (next) next();
+    else running--;
+  }
+}
+
 /** Bounds enforced by the request schemas too; repeated here so no caller can hash a huge input. */
 export const PASSWORD_MIN_LENGTH = 8;
 export const PASSWORD_MAX_LENGTH = 256;
 
 export async function hashPassword(password: string): Promise<string> {
   if (password.length > PASSWORD_MAX_LENGTH) throw new RangeError('password too long');
-  return argon2.hash(password, HASH_OPTIONS);
+  return withHashSlot(() => argon2.hash(password, HASH_OPTIONS));
 }
 
 /**
@@ -27,7 +56,7 @@ export async function hashPassword(password: string): Promise<string> {
  */
 let dummyHash: Promise<string> | undefined;
 function getDummyHash(): Promise<string> {
-  dummyHash ??= argon2.hash(randomBytes(32).toString('base64url'), HASH_OPTIONS);
+  dummyHash ??= withHashSlot(() => argon2.hash(randomBytes(32).toString('base64url'), HASH_OPTIONS));
   return dummyHash;
 }
 
@@ -45,10 +74,11 @@ export async function verifyPassword(hash: string | undefined, password: string)
   const target = hash ?? (await getDummyHash());
   let matches: boolean;
   try {
-    matches = await argon2.verify(target, password);
+    matches = await withHashSlot(() => argon2.verify(target, password));
   } catch {
     // A hash that is not argon2 (e.g. a seeded placeholder): still spend the time, then refuse.
-    await argon2.verify(await getDummyHash(), password).catch(() => false);
+    const dummy = await getDummyHash();
+    await withHashSlot(() => argon2.verify(dummy, password)).catch(() => false);
     matches = false;
   }
   return hash !== undefined && matches;
