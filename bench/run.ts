@@ -24,6 +24,11 @@ import { BENCH_PASSWORD, BENCH_USER, seed } from './seed.js';
  * BENCH_DURATION (seconds per scenario, default 6), BENCH_CONNECTIONS (default 32),
  * BENCH_ONLY (comma-separated scenario names), BENCH_NODE_ARGS (extra node flags for the server,
  * e.g. "--cpu-prof --cpu-prof-dir=prof"), BENCH_JSON (write the results as JSON to this file).
+ *
+ * Before/after in one run: BENCH_COMPARE_ROOT (a checkout of the previous state, e.g. made with
+ * `git worktree add /tmp/before HEAD~1` or `git archive`, with node_modules linked) and/or
+ * BENCH_COMPARE_ENV ("NAME=value NAME2=value") start a third server, "before", on the same
+ * database; every selected scenario then also runs against it, right after the current one.
  */
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -34,6 +39,14 @@ const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
 const NODE_ARGS = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
 const WORKER_JOBS = 10_000;
 const ROOT = path.resolve(import.meta.dirname, '..');
+const COMPARE_ROOT = process.env.BENCH_COMPARE_ROOT;
+const COMPARE_ENV = Object.fromEntries(
+  (process.env.BENCH_COMPARE_ENV ?? '')
+    .split(' ')
+    .filter(Boolean)
+    .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+);
+const COMPARE = COMPARE_ROOT !== undefined || Object.keys(COMPARE_ENV).length > 0;
 
 const runId = randomBytes(4).toString('hex');
 const dbName = `conduit_bench_${runId}`;
@@ -42,6 +55,8 @@ const prefixes = {
   CACHE_KEY_PREFIX: `conduit-bench-${runId}:cache:`,
   RATE_LIMIT_KEY_PREFIX: `conduit-bench-${runId}:rl:`,
 };
+// One secret for every server of the run: a token from one is valid on the others.
+const jwtSecret = `bench-${randomBytes(32).toString('base64url')}`;
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'conduit-bench-'));
 
 function databaseUrl(): string {
@@ -61,7 +76,7 @@ const serverEnv = (port: number, extra: Record<string, string> = {}): NodeJS.Pro
   PORT: String(port),
   DATABASE_URL: databaseUrl(),
   REDIS_URL,
-  JWT_SECRET: `bench-${randomBytes(32).toString('base64url')}`,
+  JWT_SECRET: jwtSecret,
   DATA_DIR: dataDir,
   MIGRATE_ON_START: 'false',
   RUN_JOBS_IN_API: 'false',
@@ -81,9 +96,9 @@ interface Server {
 const servers: Server[] = [];
 
 /** `node --import tsx` (not the tsx CLI): one process, so its pid is the server's for RSS. */
-async function startServer(port: number, extra: Record<string, string> = {}): Promise<Server> {
+async function startServer(port: number, extra: Record<string, string> = {}, root = ROOT): Promise<Server> {
   const child = spawn(process.execPath, [...NODE_ARGS, '--import', 'tsx', 'src/server.ts'], {
-    cwd: ROOT,
+    cwd: root,
     env: serverEnv(port, extra),
     // Production logs (one line per request) go to /dev/null: written, not kept.
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -136,7 +151,7 @@ async function eventLoopP99Ms(server: Server): Promise<number> {
 
 interface Scenario {
   name: string;
-  server: 'cached' | 'uncached';
+  server: 'cached' | 'uncached' | 'before';
   connections?: number;
   request: Request;
 }
@@ -148,6 +163,8 @@ interface Row {
   p99: number;
   errors: number;
   ratio: number;
+  /** Peak RSS of the server during this scenario, MB. */
+  rss: number;
 }
 
 async function measure(server: Server, scenario: Scenario, duration: number): Promise<Result> {
@@ -161,11 +178,11 @@ async function measure(server: Server, scenario: Scenario, duration: number): Pr
 
 function table(rows: Row[]): string {
   const lines = [
-    '| scenario | req/s | p50 ms | p99 ms | errors/non-2xx | ratio to baseline |',
-    '|---|---:|---:|---:|---:|---:|',
+    '| scenario | req/s | p50 ms | p99 ms | errors/non-2xx | ratio to baseline | peak RSS MB |',
+    '|---|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.ratio.toFixed(2)} |`,
+        `| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.ratio.toFixed(2)} | ${r.rss.toFixed(0)} |`,
     ),
   ];
   return lines.join('\n');
@@ -259,6 +276,9 @@ async function main(): Promise<void> {
       startServer(3950 + Math.floor(Math.random() * 50), { CACHE_ENABLED: 'false' }),
     ]);
     if (!cached || !uncached) throw new Error('servers did not start');
+    const before = COMPARE
+      ? await startServer(3850 + Math.floor(Math.random() * 50), COMPARE_ENV, COMPARE_ROOT)
+      : undefined;
     const pid = cached.process.pid ?? 0;
 
     const login = await json(`${cached.url}/api/users/login`, {
@@ -333,12 +353,16 @@ async function main(): Promise<void> {
         },
       },
     ];
-    const selected = scenarios.filter(
-      (s) => s.name.startsWith('baseline') || !ONLY || ONLY.some((o) => s.name.includes(o)),
-    );
+    const selected = scenarios
+      .filter((s) => s.name.startsWith('baseline') || !ONLY || ONLY.some((o) => s.name.includes(o)))
+      .flatMap((s) =>
+        before && s.server === 'cached' && !s.name.startsWith('baseline')
+          ? [s, { ...s, name: `${s.name} (before)`, server: 'before' as const }]
+          : [s],
+      );
 
     // Warm-up: JIT, connection pools, caches.
-    for (const server of [cached, uncached]) {
+    for (const server of [cached, uncached, ...(before ? [before] : [])]) {
       await autocannon({
         url: server.url,
         connections: 8,
@@ -354,22 +378,33 @@ async function main(): Promise<void> {
     }
 
     let peakRss = 0;
+    let scenarioRss = 0;
+    let sampled = pid;
     const rssTimer = setInterval(() => {
-      peakRss = Math.max(peakRss, rssMb(pid));
+      const rss = rssMb(sampled);
+      scenarioRss = Math.max(scenarioRss, rss);
+      if (sampled === pid) peakRss = Math.max(peakRss, rss);
     }, 200);
 
     const rows: Row[] = [];
     let baseline = 0;
     let eventLoopP99 = Number.NaN;
     for (const scenario of selected) {
-      const server = scenario.server === 'cached' ? cached : uncached;
+      const server =
+        scenario.server === 'before' && before ? before : scenario.server === 'uncached' ? uncached : cached;
       const storm = scenario.name.startsWith('login');
+      sampled = server.process.pid ?? pid;
+      scenarioRss = 0;
       await measure(server, scenario, 1); // per-scenario warm-up (fills its cache entry)
       if (storm) await eventLoopP99Ms(server); // resets the histogram
       const result = await measure(server, scenario, DURATION);
-      if (storm) eventLoopP99 = await eventLoopP99Ms(server);
+      if (storm) {
+        const p99 = await eventLoopP99Ms(server);
+        if (scenario.server === 'before') log(`event-loop delay p99 (before): ${p99.toFixed(1)} ms`);
+        else eventLoopP99 = p99;
+      }
       const rps = result.requests.average;
-      if (scenario.name.startsWith('baseline')) baseline = rps;
+      if (scenario.name === 'baseline GET /health/live') baseline = rps;
       rows.push({
         name: scenario.name,
         rps,
@@ -377,10 +412,24 @@ async function main(): Promise<void> {
         p99: result.latency.p99,
         errors: result.errors + result.timeouts + result.non2xx,
         ratio: baseline ? rps / baseline : Number.NaN,
+        rss: scenarioRss,
       });
       log(`${scenario.name}: ${Math.round(rps)} req/s, p99 ${result.latency.p99} ms`);
     }
     clearInterval(rssTimer);
+    // Other processes on the machine move the baseline: measure it again at the end and let the
+    // ratios use the mean of both, printed next to the first.
+    const lastBaseline = await measure(
+      cached,
+      { name: 'baseline', server: 'cached', request: { path: '/health/live' } },
+      DURATION,
+    );
+    const first = baseline;
+    baseline = (first + lastBaseline.requests.average) / 2;
+    log(
+      `baseline at the end: ${Math.round(lastBaseline.requests.average)} req/s (start ${Math.round(first)}); ratios use the mean`,
+    );
+    for (const row of rows) row.ratio = row.rps / baseline;
 
     log('worker: enqueue and drain');
     const worker = await benchWorker();
@@ -394,7 +443,9 @@ async function main(): Promise<void> {
       return check(`${name} ≥ ${min}×`, r === undefined ? undefined : r >= min, r?.toFixed(2) ?? '-');
     };
     const uncachedRow = rowsByName.get('anonymous list (cache off)');
-    const totalErrors = rows.reduce((sum, r) => sum + r.errors, 0);
+    const totalErrors = rows
+      .filter((r) => !r.name.endsWith('(before)'))
+      .reduce((sum, r) => sum + r.errors, 0);
     const targets = [
       '| target | measured | |',
       '|---|---:|---|',
