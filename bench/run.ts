@@ -84,6 +84,8 @@ const serverEnv = (port: number, extra: Record<string, string> = {}): NodeJS.Pro
   // The login and favorite scenarios would otherwise hit the per-address / per-account limits.
   AUTH_RATE_LIMIT_IP_MAX: '1000000',
   AUTH_RATE_LIMIT_ACCOUNT_MAX: '1000000',
+  // As `npm start` sets it: argon2's 19 MiB buffers otherwise stay in per-thread malloc arenas.
+  MALLOC_ARENA_MAX: '2',
   ...prefixes,
   ...extra,
 });
