@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Type } from 'typebox';
+import { NotFoundError } from '../errors.js';
 import type { Viewer } from '../plugins/auth.js';
 import type { CacheOutcome, ResponseCache } from './response-cache.js';
 
@@ -27,8 +28,13 @@ export interface CachedGetOptions<T> {
   compute: () => Promise<T>;
   /** Defaults to the route pattern, its params and its validated query with keys sorted. */
   key?: string;
-  /** Skip the cache for this request (e.g. an author reading their own unpublished article). */
+  /** Skip the cache for this request. */
   bypass?: boolean;
+  /**
+   * For things some viewers may see beyond the shared view (a scheduled article, to its author):
+   * when the shared view answers 404 to a signed-in viewer, look again, uncached, as that viewer.
+   */
+  computeForViewer?: (viewerId: number) => Promise<T>;
 }
 
 export interface PersonalizedGetOptions<T, R> extends CachedGetOptions<T> {
@@ -58,6 +64,21 @@ export function cachedGet<T>(
   options: CachedGetOptions<T>,
 ): Promise<T>;
 export async function cachedGet<T, R>(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  options: CachedGetOptions<T> & Partial<Pick<PersonalizedGetOptions<T, R>, 'personalize'>>,
+): Promise<T | R> {
+  try {
+    return await answer(request, reply, options);
+  } catch (error) {
+    const viewerId = request.viewer?.id;
+    const { computeForViewer } = options;
+    if (!computeForViewer || !(error instanceof NotFoundError) || viewerId === undefined) throw error;
+    return answer(request, reply, { ...options, bypass: true, compute: () => computeForViewer(viewerId) });
+  }
+}
+
+async function answer<T, R>(
   request: FastifyRequest,
   reply: FastifyReply,
   options: CachedGetOptions<T> & Partial<Pick<PersonalizedGetOptions<T, R>, 'personalize'>>,

@@ -3,7 +3,6 @@ import { Type } from 'typebox';
 import { cachedGet, notModifiedResponse } from '../../cache/http.js';
 import { cacheReads, cacheWrites } from '../../cache/namespaces.js';
 import type { Database } from '../../db/client.js';
-import { NotFoundError } from '../../errors.js';
 import type { JobEnqueuer } from '../../jobs/definition.js';
 import { requireViewer } from '../../plugins/auth.js';
 import { problemResponses } from '../../plugins/errors.js';
@@ -122,25 +121,13 @@ export const articleRoutes: FastifyPluginAsyncTypebox<ArticleRoutesOptions> = as
     },
     async (request, reply) => {
       const { slug } = request.params;
-      const options = {
+      return cachedGet(request, reply, {
         namespaces: cacheReads.article(slug),
         compute: () => getArticle(db, slug, null),
-        personalize: (view: FullArticleView, viewer: { id: number } | null) =>
-          single(view, viewer?.id ?? null),
-      };
-      try {
-        return await cachedGet(request, reply, options);
-      } catch (error) {
-        // The cached view is what everyone sees; only its author may also read a scheduled
-        // article, so a signed-in 404 looks again, uncached, as that viewer.
-        const viewerId = request.viewer?.id;
-        if (!(error instanceof NotFoundError) || viewerId === undefined) throw error;
-        return cachedGet(request, reply, {
-          ...options,
-          bypass: true,
-          compute: () => getArticle(db, slug, viewerId),
-        });
-      }
+        // The cached view is what everyone sees; its author may also read a scheduled article.
+        computeForViewer: (viewerId) => getArticle(db, slug, viewerId),
+        personalize: (view: FullArticleView, viewer) => single(view, viewer?.id ?? null),
+      });
     },
   );
 

@@ -5,7 +5,6 @@ import { cacheReads, cacheWrites } from '../../cache/namespaces.js';
 import type { Database } from '../../db/client.js';
 import type { EmailDispatcher } from '../../email/dispatch.js';
 import type { EmailKeys } from '../../email/render.js';
-import { NotFoundError } from '../../errors.js';
 import { requireViewer } from '../../plugins/auth.js';
 import { problemResponses } from '../../plugins/errors.js';
 import { SlugParamsSchema } from '../articles/schemas.js';
@@ -49,10 +48,12 @@ export const commentRoutes: FastifyPluginAsyncTypebox<CommentRoutesOptions> = as
     },
     async (request, reply) => {
       const { slug } = request.params;
-      const options = {
+      return cachedGet(request, reply, {
         namespaces: cacheReads.comments(slug),
         compute: () => listComments(db, slug, null),
-        personalize: async (views: CommentView[], viewer: { id: number } | null) => {
+        // The author of a scheduled article reads its comments too.
+        computeForViewer: (viewerId) => listComments(db, slug, viewerId),
+        personalize: async (views: CommentView[], viewer) => {
           const following = await followedAmong(
             db,
             viewer?.id ?? null,
@@ -60,20 +61,7 @@ export const commentRoutes: FastifyPluginAsyncTypebox<CommentRoutesOptions> = as
           );
           return { comments: views.map((view) => presentComment(view, following)) };
         },
-      };
-      try {
-        return await cachedGet(request, reply, options);
-      } catch (error) {
-        // As for the article itself: the author of a scheduled article reads its comments
-        // uncached, everyone else gets the shared 404.
-        const viewerId = request.viewer?.id;
-        if (!(error instanceof NotFoundError) || viewerId === undefined) throw error;
-        return cachedGet(request, reply, {
-          ...options,
-          bypass: true,
-          compute: () => listComments(db, slug, viewerId),
-        });
-      }
+      });
     },
   );
 
