@@ -118,9 +118,7 @@ export const articles = pgTable(
     // `?author=` filter and the feed (author IN followed authors, newest first).
     index('articles_author_published_at_idx').on(t.authorId, t.publishedAt, t.id),
     // The due sweep: scheduled rows only (a handful), by requested time.
-    index('articles_scheduled_publish_at_idx')
-      .on(t.publishAt)
-      .where(sql`${t.publishedAt} is null`),
+    index('articles_scheduled_publish_at_idx').on(t.publishAt).where(sql`${t.publishedAt} is null`),
     check('articles_favorites_count_nonnegative', sql`${t.favoritesCount} >= 0`),
   ],
 );
@@ -325,9 +323,7 @@ export const jobOutbox = pgTable(
   },
   (t) => [
     // The sweep reads `pending` rows and long-`enqueued` ones; done rows are never scanned.
-    index('job_outbox_open_idx')
-      .on(t.status, t.runAt)
-      .where(sql`${t.status} in ('pending', 'enqueued')`),
+    index('job_outbox_open_idx').on(t.status, t.runAt).where(sql`${t.status} in ('pending', 'enqueued')`),
     check('job_outbox_attempts_nonnegative', sql`${t.attempts} >= 0`),
   ],
 );
