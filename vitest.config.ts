@@ -1,5 +1,5 @@
-import { Socket } from 'node:net';
 import { defineConfig } from 'vitest/config';
+import { reachable } from './test/support/reachable.js';
 
 /**
  * Two projects run the same suites: `pglite` (always) and `postgres` (a fresh database per test
@@ -9,23 +9,7 @@ import { defineConfig } from 'vitest/config';
 const postgresUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const requireServices = process.env.REQUIRE_SERVICES === '1';
 
-function reachable(url: string): Promise<boolean> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (up: boolean) => {
-      socket.destroy();
-      resolve(up);
-    };
-    socket.setTimeout(1000);
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-    socket.once('timeout', () => done(false));
-    socket.connect(Number(port || 5432), hostname);
-  });
-}
-
-const postgresUp = requireServices || (await reachable(postgresUrl));
+const postgresUp = requireServices || (await reachable(postgresUrl, 5432));
 if (!postgresUp) {
   console.warn(
     `\n!!! SKIPPING every PostgreSQL suite: nothing answers at ${new URL(postgresUrl).host}.` +

@@ -1,25 +1,9 @@
-import { Socket } from 'node:net';
 import { describe } from 'vitest';
+import { reachable } from './reachable.js';
 
 /** Set by CI: a missing service fails the run instead of skipping. */
 export const requireServices = process.env.REQUIRE_SERVICES === '1';
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-function reachable(url: string, defaultPort: number): Promise<boolean> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (up: boolean) => {
-      socket.destroy();
-      resolve(up);
-    };
-    socket.setTimeout(1000);
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-    socket.once('timeout', () => done(false));
-    socket.connect(Number(port || defaultPort), hostname);
-  });
-}
 
 export const redisAvailable = await reachable(TEST_REDIS_URL, 6379);
 
