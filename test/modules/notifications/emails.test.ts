@@ -67,7 +67,9 @@ async function article(
       body: 'Body',
       authorId: author.id,
       favoritesCount: fields.favoritesCount ?? 0,
-      ...(fields.createdAt ? { createdAt: fields.createdAt, updatedAt: fields.createdAt } : {}),
+      ...(fields.createdAt
+        ? { createdAt: fields.createdAt, updatedAt: fields.createdAt, publishedAt: fields.createdAt }
+        : {}),
     })
     .returning({ id: articles.id, slug: articles.slug, title: articles.title });
   if (!row) throw new Error('no article');
