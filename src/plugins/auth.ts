@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Database } from '../db/client.js';
@@ -48,6 +48,13 @@ export interface AuthPluginOptions {
 export const authPlugin = fp<AuthPluginOptions>(
   async (app: FastifyInstance, { db, accessTokens }) => {
     app.decorateRequest('viewer', null);
+    // Runs on every signed-in request: a prepared statement skips Drizzle's per-call query
+    // building (a PK lookup: ~8k → ~29k queries/s at 32 in flight, docs/PERFORMANCE.md).
+    const viewerById = db
+      .select({ id: users.id, username: users.username, role: users.role })
+      .from(users)
+      .where(eq(users.id, sql.placeholder('id')))
+      .prepare('auth_viewer_by_id');
 
     async function resolveViewer(request: FastifyRequest, required: boolean): Promise<void> {
       const token = readToken(request);
@@ -64,10 +71,7 @@ export const authPlugin = fp<AuthPluginOptions>(
         throw error;
       }
       // A token outlives nothing: a deleted user's tokens stop working at once.
-      const [user] = await db
-        .select({ id: users.id, username: users.username, role: users.role })
-        .from(users)
-        .where(eq(users.id, userId));
+      const [user] = await viewerById.execute({ id: userId });
       if (!user) throw new UnauthorizedError('The user of this token no longer exists', 'invalid_token');
       request.viewer = user;
     }
