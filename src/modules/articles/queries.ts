@@ -64,20 +64,8 @@ export interface ViewerFlags {
   following: ReadonlySet<number>;
 }
 
-export interface Article {
-  slug: string;
-  title: string;
-  description: string;
-  body?: string;
-  tagList: string[];
-  createdAt: string;
-  updatedAt: string;
-  publishAt: string | null;
-  publishedAt: string | null;
-  favorited: boolean;
-  favoritesCount: number;
-  author: Profile;
-}
+/** The API shape: the shared view plus what depends on the viewer. */
+export type Article = Omit<ArticleView, 'id' | 'author'> & { favorited: boolean; author: Profile };
 
 /**
  * THE predicate "which articles may this viewer see", used by every read and write that looks an
