@@ -119,6 +119,8 @@ describeWithRedis.runIf(testDatabaseKind === 'postgres')('worker processes', () 
     for (const { id } of probes) expect((await settledRow(t, id)).status).toBe('done');
     const ranOn = (worker: WorkerProcess | undefined) =>
       probes.filter(({ id }) => worker?.attempts(id).some((line) => line.outcome === 'completed')).length;
+    // The row is marked done before the worker's log line has come through the pipe.
+    await waitFor('a completed line for every probe', () => ranOn(a) + ranOn(b) >= 4);
     // One job at a time each: while one worker is busy, the other takes the next job.
     expect(ranOn(a)).toBeGreaterThan(0);
     expect(ranOn(b)).toBeGreaterThan(0);
@@ -137,6 +139,8 @@ describeWithRedis.runIf(testDatabaseKind === 'postgres')('worker processes', () 
     const second = await startWorkerProcess();
     const row = await settledRow(t, id, 20_000);
     expect(row).toMatchObject({ status: 'done', attempts: 2 });
+    // The row is marked done before the worker's log line has come through the pipe.
+    await waitFor('the completed line', () => second.attempts(id).length > 0);
     expect(second.attempts(id)).toEqual([expect.objectContaining({ outcome: 'completed' })]);
     expect(second.lines.some((line) => line.msg === 'probe effect already applied')).toBe(true);
     expect(probeEffects(t.dataDir, key), `effects; worker logs:\n${first.output}\n${second.output}`).toEqual([
