@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,14 +10,15 @@ import postgres from 'postgres';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
 import { createDeps } from '../src/deps.js';
+import { type FanOutResult, measureFanOut, within } from './fan-out.js';
 import { BENCH_PASSWORD, BENCH_USER, seed } from './seed.js';
 
 /**
  * `npm run bench`: a fresh PostgreSQL database + the local Redis (own key prefixes), a seeded
  * data set, the real server in production mode as a child process, then autocannon scenarios,
- * RSS under load, event-loop delay during a login storm and the worker's throughput. Prints one
- * table; every ratio is to `/health/live` of the same server in the same run, so runs on
- * different machines compare. Everything it creates is removed at the end.
+ * RSS under load, event-loop delay during a login storm, the new-article fan-out to 10,000
+ * followers (bench/fan-out.ts) and the worker's throughput. Prints one table; every ratio is to
+ * `/health/live` of the same server in the same run, so runs on different machines compare. Everything it creates is removed at the end.
  *
  * Environment: BENCH_DATABASE_URL (a server URL; a database is created on it, default
  * postgres://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL (default redis://127.0.0.1:6379),
@@ -29,6 +30,7 @@ import { BENCH_PASSWORD, BENCH_USER, seed } from './seed.js';
  * `git worktree add /tmp/before HEAD~1` or `git archive`, with node_modules linked) and/or
  * BENCH_COMPARE_ENV ("NAME=value NAME2=value") start a third server, "before", on the same
  * database; every selected scenario then also runs against it, right after the current one.
+ * When that checkout has a bench/fan-out.ts, its fan-out is measured too, before the current one.
  */
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -125,7 +127,7 @@ async function stopServer(server: Server): Promise<void> {
   if (server.process.exitCode !== null) return;
   const exited = new Promise((resolve) => server.process.once('exit', resolve));
   server.process.kill('SIGTERM');
-  await Promise.race([exited, sleep(12_000)]);
+  await Promise.race([exited, sleep(12_000, undefined, { ref: false })]);
 }
 
 function rssMb(pid: number): number {
@@ -202,7 +204,7 @@ async function benchWorker(): Promise<{ enqueueSeconds: number; drainSeconds: nu
   try {
     await deps.jobs.bullmq?.queue.waitUntilReady();
     const enqueueStarted = performance.now();
-    // Like a fan-out: 10,000 jobs handed to the queue at once, 100 in flight.
+    // The jobs to drain: 10,000 handed to the queue at once, 100 in flight.
     for (let i = 0; i < WORKER_JOBS; i += 100) {
       await Promise.all(
         Array.from({ length: Math.min(100, WORKER_JOBS - i) }, (_, j) =>
@@ -226,10 +228,7 @@ async function benchWorker(): Promise<{ enqueueSeconds: number; drainSeconds: nu
       if (++done === WORKER_JOBS) resolveDrained();
       return { outcome: 'completed' };
     }, config.jobs.concurrency);
-    const timeout = sleep(120_000).then(() => {
-      throw new Error('worker did not drain in 120 s');
-    });
-    await Promise.race([drained, timeout]);
+    await within(120_000, 'worker drain', drained);
     // The last job's completion is written after its attempt returns: wait for the queue to say so.
     while ((await queue.counts()).active > 0) await sleep(5);
     const drainSeconds = (performance.now() - drainStarted) / 1000;
@@ -433,8 +432,40 @@ async function main(): Promise<void> {
     );
     for (const row of rows) row.ratio = row.rps / baseline;
 
+    const fanOutConfig = (queuePrefix: string) =>
+      loadConfig({
+        ...serverEnv(0),
+        QUEUE_PREFIX: queuePrefix,
+        LOG_LEVEL: 'warn',
+        WORKER_CONCURRENCY: process.env.BENCH_WORKER_CONCURRENCY,
+      });
+    const fanOutLine = (label: string, r: FanOutResult) =>
+      `fan-out${label}: ${r.followers} email.send jobs queued in ${r.queuedSeconds.toFixed(2)} s (${r.batches} fan-out jobs; the first picked up ${(r.pickupSeconds * 1000).toFixed(0)} ms after publishing)`;
+    // The previous tree's fan-out (its bench/fan-out.ts and src/), first, on the same data.
+    const compareFanOut = COMPARE_ROOT ? path.join(COMPARE_ROOT, 'bench/fan-out.ts') : undefined;
+    let fanOutBefore: FanOutResult | undefined;
+    if (compareFanOut && existsSync(compareFanOut)) {
+      const previous = (await import(compareFanOut)) as { measureFanOut: typeof measureFanOut };
+      fanOutBefore = await previous.measureFanOut(
+        fanOutConfig(`${prefixes.QUEUE_PREFIX}-fanout-before`),
+        seeded.fanOutAuthorId,
+        seeded.fanOutFollowers,
+        `Fan-out before ${runId}`,
+      );
+      log(fanOutLine(' (before)', fanOutBefore));
+    }
+    const fanOut = await measureFanOut(
+      fanOutConfig(`${prefixes.QUEUE_PREFIX}-fanout`),
+      seeded.fanOutAuthorId,
+      seeded.fanOutFollowers,
+      `Fan-out ${runId}`,
+    );
+    log(fanOutLine('', fanOut));
     log('worker: enqueue and drain');
     const worker = await benchWorker();
+    log(
+      `worker: ${WORKER_JOBS} jobs enqueued in ${worker.enqueueSeconds.toFixed(2)} s, drained in ${worker.drainSeconds.toFixed(2)} s`,
+    );
 
     const rowsByName = new Map(rows.map((r) => [r.name, r]));
     const check = (label: string, pass: boolean | undefined, value: string) =>
@@ -472,9 +503,9 @@ async function main(): Promise<void> {
         `${worker.drainSeconds.toFixed(2)} s`,
       ),
       check(
-        `${WORKER_JOBS} jobs queued (fan-out stand-in) < 5 s`,
-        worker.enqueueSeconds < 5,
-        `${worker.enqueueSeconds.toFixed(2)} s`,
+        `fan-out of one article to ${fanOut.followers} followers queued < 5 s`,
+        fanOut.queuedSeconds < 5,
+        `${fanOut.queuedSeconds.toFixed(2)} s${fanOutBefore ? ` (before: ${fanOutBefore.queuedSeconds.toFixed(2)} s)` : ''}`,
       ),
     ];
 
@@ -494,7 +525,7 @@ async function main(): Promise<void> {
       const { writeFileSync } = await import('node:fs');
       writeFileSync(
         process.env.BENCH_JSON,
-        JSON.stringify({ machine, rows, peakRss, eventLoopP99, worker }, null, 2),
+        JSON.stringify({ machine, rows, peakRss, eventLoopP99, worker, fanOut, fanOutBefore }, null, 2),
       );
     }
   } finally {

@@ -11,8 +11,13 @@ import { registerUser } from '../src/modules/users/service.js';
  * services (real argon2, real transactions); the bulk (1,000 users, 20,000 articles, tags,
  * follows, favorites, comments) is written with multi-row INSERTs through the Drizzle schema,
  * because one service transaction per row would take minutes: 20,000 createArticle calls are
- * ~100,000 statements. (The create-article scenario exercises createArticle under load.) The bulk users share one argon2 hash of BENCH_PASSWORD (1,000 hashes are
- * ~30 s of CPU on 2 cores); verifying it costs exactly what verifying a per-user hash costs.
+ * ~100,000 statements. (The create-article scenario exercises createArticle under load.) The bulk
+ * users share one argon2 hash of BENCH_PASSWORD (1,000 hashes are ~30 s of CPU on 2 cores);
+ * verifying it costs exactly what verifying a per-user hash costs.
+ *
+ * Apart from them, an author without articles and 10,000 readers who follow only that author: the
+ * fan-out of one article to 10,000 followers (bench/fan-out.ts). Kept apart so that they change
+ * nothing the HTTP scenarios read (lists, feeds, tags, the benchmark user's follows).
  */
 
 export const BENCH_PASSWORD = 'bench-password-1';
@@ -25,6 +30,8 @@ export interface SeedSize {
   followsPerUser: number;
   favorites: number;
   commentsPerArticle: number;
+  /** Followers of the fan-out author (each follows nobody else). */
+  fanOutFollowers: number;
 }
 
 export const DEFAULT_SIZE: SeedSize = {
@@ -34,10 +41,16 @@ export const DEFAULT_SIZE: SeedSize = {
   followsPerUser: 40,
   favorites: 50_000,
   commentsPerArticle: 2,
+  fanOutFollowers: 10_000,
 };
 
 export interface SeedResult {
   benchUserId: number;
+  /** The benchmark user and the bulk users (not the fan-out readers), in insertion order. */
+  userIds: number[];
+  /** The author the fan-out measurement publishes as; `fanOutFollowers` readers follow them. */
+  fanOutAuthorId: number;
+  fanOutFollowers: number;
   slugs: string[];
   /** An article with many comments (the comments scenario). */
   commentedSlug: string;
@@ -169,6 +182,24 @@ export async function seed(db: Database, size: SeedSize = DEFAULT_SIZE): Promise
   for (let c = 0; c < 20; c++) {
     await addComment(db, userIds[1 + c] ?? benchUser.id, commentedSlug, text(rand, 25));
   }
+  // The fan-out author and their readers: users that write nothing and follow only that author.
+  const [fanOutAuthor] = await db
+    .insert(users)
+    .values({ username: 'fanout-author', email: 'fanout-author@example.com', passwordHash: sharedHash })
+    .returning({ id: users.id });
+  if (!fanOutAuthor) throw new Error('seed: no fan-out author');
+  const readerRows = Array.from({ length: size.fanOutFollowers }, (_, i) => ({
+    username: `reader${i + 1}`,
+    email: `reader${i + 1}@example.com`,
+    passwordHash: sharedHash,
+  }));
+  await inBatches(readerRows, 2000, async (batch) => {
+    const rows = await db.insert(users).values(batch).returning({ id: users.id });
+    await db
+      .insert(follows)
+      .values(rows.map((row) => ({ followerId: row.id, followingId: fanOutAuthor.id })));
+  });
+
   // A database that has been running is vacuumed: without the visibility map a count(*) reads the
   // whole 50 MB heap (11.6 ms) instead of an index (2.6 ms), which would blame the code for a
   // freshly bulk-loaded table.
@@ -176,6 +207,9 @@ export async function seed(db: Database, size: SeedSize = DEFAULT_SIZE): Promise
 
   return {
     benchUserId: benchUser.id,
+    userIds,
+    fanOutAuthorId: fanOutAuthor.id,
+    fanOutFollowers: size.fanOutFollowers,
     slugs: articleRows.map((row) => row.slug),
     commentedSlug,
     popularTag: 'tag0',
