@@ -123,10 +123,34 @@ export const articles = pgTable(
   ],
 );
 
-export const tags = pgTable('tags', {
-  id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
-  name: text('name').notNull().unique('tags_name_key'),
-});
+export const tags = pgTable(
+  'tags',
+  {
+    id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+    name: text('name').notNull().unique('tags_name_key'),
+    // Published articles with this tag: `?tag=`'s articlesCount without counting. Kept by
+    // triggers (migrations/0002_article_counts_triggers.sql), in the transaction of every change.
+    articlesCount: integer('articles_count').notNull().default(0),
+  },
+  (t) => [check('tags_articles_count_nonnegative', sql`${t.articlesCount} >= 0`)],
+);
+
+/**
+ * One row: how many articles are published, the unfiltered list's articlesCount without counting.
+ * Kept by the same triggers as `tags.articles_count`; the row is also the lock that serialises
+ * every counter change (see the migration).
+ */
+export const articleCounts = pgTable(
+  'article_counts',
+  {
+    id: integer('id').primaryKey().default(1),
+    published: integer('published').notNull().default(0),
+  },
+  (t) => [
+    check('article_counts_single_row', sql`${t.id} = 1`),
+    check('article_counts_published_nonnegative', sql`${t.published} >= 0`),
+  ],
+);
 
 export const articleTags = pgTable(
   'article_tags',

@@ -1,4 +1,4 @@
-import { and, eq, inArray, type SQL, sql } from 'drizzle-orm';
+import { and, eq, inArray, notInArray, type SQL, sql } from 'drizzle-orm';
 import type { Database, Transaction } from '../../db/client.js';
 import { articles, articleTags, favorites, tags } from '../../db/schema.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
@@ -64,20 +64,57 @@ function isUniqueViolation(error: unknown, constraint: string): boolean {
 }
 
 /**
- * Links exactly `names` to the article. Missing tags are created with ON CONFLICT DO NOTHING (a
- * concurrent create of the same tag waits for the other transaction instead of failing), in sorted
- * order so two transactions never lock tag rows in opposite orders.
+ * The ids of the tags named `names`, creating the missing ones. Existing tags are only read: an
+ * INSERT of a taken name waits for any open transaction that moved that tag's article count.
+ * Missing tags are inserted with ON CONFLICT DO NOTHING (a concurrent create of the same tag waits
+ * for the other transaction instead of failing), in sorted order so two transactions never lock
+ * tag names in opposite orders.
+ *
+ * Call it before the transaction changes anything counted (publishing, linking, deleting a
+ * published article): the counter triggers lock `article_counts` until commit, and holding it
+ * while waiting for a tag name another writer holds could deadlock with that writer
+ * (migrations/0002_article_counts_triggers.sql).
  */
-async function setArticleTags(tx: Transaction, articleId: number, names: readonly string[]): Promise<void> {
-  await tx.delete(articleTags).where(eq(articleTags.articleId, articleId));
-  if (names.length === 0) return;
-  const sorted = [...names].sort();
-  await tx
+async function resolveTags(tx: Transaction, names: readonly string[]): Promise<number[]> {
+  if (names.length === 0) return [];
+  const found = await tx.select({ id: tags.id, name: tags.name }).from(tags).where(inArray(tags.name, names));
+  const missing = names.filter((name) => !found.some((tag) => tag.name === name)).sort();
+  if (missing.length === 0) return found.map((tag) => tag.id);
+  const created = await tx
     .insert(tags)
-    .values(sorted.map((name) => ({ name })))
-    .onConflictDoNothing({ target: tags.name });
-  const rows = await tx.select({ id: tags.id }).from(tags).where(inArray(tags.name, sorted));
-  await tx.insert(articleTags).values(rows.map((row) => ({ articleId, tagId: row.id })));
+    .values(missing.map((name) => ({ name })))
+    .onConflictDoNothing({ target: tags.name })
+    .returning({ id: tags.id });
+  // Fewer rows than names: another transaction created some of them meanwhile; read them back.
+  const added =
+    created.length === missing.length
+      ? created
+      : await tx.select({ id: tags.id }).from(tags).where(inArray(tags.name, missing));
+  return [...found, ...added].map((tag) => tag.id);
+}
+
+/**
+ * Links exactly these tags to the article: unlinks the others, links the new ones. Kept links are
+ * left alone, so their tags' article counts do not move.
+ */
+async function setArticleTags(tx: Transaction, articleId: number, tagIds: readonly number[]): Promise<void> {
+  await tx
+    .delete(articleTags)
+    .where(
+      and(
+        eq(articleTags.articleId, articleId),
+        tagIds.length === 0 ? undefined : notInArray(articleTags.tagId, [...tagIds]),
+      ),
+    );
+  await linkTags(tx, articleId, tagIds);
+}
+
+async function linkTags(tx: Transaction, articleId: number, tagIds: readonly number[]): Promise<void> {
+  if (tagIds.length === 0) return;
+  await tx
+    .insert(articleTags)
+    .values(tagIds.map((tagId) => ({ articleId, tagId })))
+    .onConflictDoNothing();
 }
 
 export async function createArticle(
@@ -90,6 +127,8 @@ export async function createArticle(
   const base = slugify(title);
   const scheduledFor = futureTime(input.publishAt);
   return db.transaction(async (tx) => {
+    // Before the article: inserting a published one locks the counters (see resolveTags).
+    const tagIds = await resolveTags(tx, normalizeTags(input.tagList ?? []));
     let id: number | undefined;
     // The unique index decides: ON CONFLICT DO NOTHING waits for a concurrent insert of the same
     // slug and then yields no row, so the loser retries with a suffix instead of failing.
@@ -110,7 +149,7 @@ export async function createArticle(
       id = row?.id;
     }
     if (id === undefined) throw new Error(`no free slug for "${base}" after ${SLUG_ATTEMPTS} suffixes`);
-    await setArticleTags(tx, id, normalizeTags(input.tagList ?? []));
+    await linkTags(tx, id, tagIds);
     const outboxId = scheduledFor
       ? await recordScheduledPublish(tx, id, scheduledFor)
       : await recordArticlePublished(tx, id);
@@ -202,7 +241,10 @@ export async function updateArticle(
       ...(changes.body === undefined ? {} : { body: changes.body }),
       ...schedule.fields,
     };
-    if (changes.tagList !== undefined) await setArticleTags(tx, article.id, normalizeTags(changes.tagList));
+    // Tags before the publishing UPDATE below: resolveTags must run before anything counted.
+    if (changes.tagList !== undefined) {
+      await setArticleTags(tx, article.id, await resolveTags(tx, normalizeTags(changes.tagList)));
+    }
     if (Object.keys(fields).length > 0 || changes.tagList !== undefined) {
       await tx
         .update(articles)
