@@ -28,7 +28,13 @@ export function createResponseCache(config: Config): ResponseCache {
   });
   // Connection trouble arrives as events; ResponseCache notices it through failing calls instead.
   redis.on('error', () => {});
-  return new ResponseCache(createRedisStore(redis, `${config.cacheKeyPrefix}${PAYLOAD_LAYOUT}`), options);
+  // Hears every bump, so versions read once can be reused until one is bumped (redis-store.ts).
+  const subscriber = redis.duplicate({ connectionName: 'conduit-cache-bumps', autoResubscribe: false });
+  subscriber.on('error', () => {});
+  return new ResponseCache(
+    createRedisStore(redis, `${config.cacheKeyPrefix}${PAYLOAD_LAYOUT}`, subscriber),
+    options,
+  );
 }
 
 /**

@@ -4,7 +4,7 @@ import fp from 'fastify-plugin';
 import { Type } from 'typebox';
 import { NotFoundError } from '../errors.js';
 import type { Viewer } from '../plugins/auth.js';
-import type { CacheOutcome, ResponseCache } from './response-cache.js';
+import type { CacheOutcome, CacheVariant, DerivedBody, ResponseCache } from './response-cache.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -44,6 +44,12 @@ export interface PersonalizedGetOptions<T, R> extends CachedGetOptions<T> {
    * so an anonymous HIT costs no SQL. It gets a private copy: mutating it is fine.
    */
   personalize: (payload: T, viewer: Viewer | null) => R | Promise<R>;
+  /**
+   * The namespaces a signed-in viewer's personalisation reads (`cacheReads.viewer`). Given, this
+   * process keeps each viewer's serialized response next to the entry, like the anonymous one,
+   * until the entry or the viewer's namespaces are bumped.
+   */
+  viewerNamespaces?: (viewerId: number) => readonly string[];
 }
 
 /**
@@ -66,71 +72,77 @@ export function cachedGet<T>(
 export async function cachedGet<T, R>(
   request: FastifyRequest,
   reply: FastifyReply,
-  options: CachedGetOptions<T> & Partial<Pick<PersonalizedGetOptions<T, R>, 'personalize'>>,
+  options: AnswerOptions<T, R>,
 ): Promise<T | R> {
   try {
-    return await answer(request, reply, options);
+    // A kept body is the serialized response itself (a string that Fastify sends as is); to the
+    // route it stands for the response its schema describes.
+    return (await answer(request, reply, options)) as T | R;
   } catch (error) {
     const viewerId = request.viewer?.id;
     const { computeForViewer } = options;
     if (!computeForViewer || !(error instanceof NotFoundError) || viewerId === undefined) throw error;
-    return answer(request, reply, { ...options, bypass: true, compute: () => computeForViewer(viewerId) });
+    // Bypassed, so never kept: what the author alone may see must not reach anyone else.
+    const bypass = { ...options, bypass: true, compute: () => computeForViewer(viewerId) };
+    return (await answer(request, reply, bypass)) as T | R;
   }
 }
+
+type AnswerOptions<T, R> = CachedGetOptions<T> &
+  Partial<Pick<PersonalizedGetOptions<T, R>, 'personalize' | 'viewerNamespaces'>>;
 
 async function answer<T, R>(
   request: FastifyRequest,
   reply: FastifyReply,
-  options: CachedGetOptions<T> & Partial<Pick<PersonalizedGetOptions<T, R>, 'personalize'>>,
-): Promise<T | R> {
-  let outcome: CacheOutcome = 'BYPASS';
-  let payload: T;
+  options: AnswerOptions<T, R>,
+): Promise<T | R | string> {
+  const personalize = (payload: T) =>
+    options.personalize ? options.personalize(payload, request.viewer) : payload;
   if (options.bypass) {
-    payload = await options.compute();
-  } else {
-    const result = await request.server.cache.fetch(
-      options.key ?? requestKey(request),
-      options.namespaces,
-      async () => JSON.stringify(await options.compute()),
-    );
-    outcome = result.outcome;
-    if (request.viewer === null && result.entry !== undefined) {
-      return anonymousBody(request, reply, options, result.body, result.entry, outcome) as Promise<T>;
-    }
-    // Parsed on a miss too: every viewer gets its own copy, and a HIT and a MISS serialize alike.
-    payload = JSON.parse(result.body) as T;
+    const response = await personalize(await options.compute());
+    cacheHeaders(reply, 'BYPASS');
+    return response;
   }
-  const response = options.personalize ? await options.personalize(payload, request.viewer) : payload;
-  cacheHeaders(reply, outcome);
-  return response;
+  const variant = variantOf(request.viewer, options);
+  const cache = request.server.cache;
+  const result = await cache.fetch(
+    options.key ?? requestKey(request),
+    options.namespaces,
+    async () => JSON.stringify(await options.compute()),
+    variant,
+  );
+  cacheHeaders(reply, result.outcome);
+  if (result.derived) return sendDerived(reply, result.derived);
+  // Parsed on a miss too: every viewer gets its own copy, and a HIT and a MISS serialize alike.
+  const response = await personalize(JSON.parse(result.body) as T);
+  if (!variant || result.derivedKey === undefined) return response;
+  const body = reply.serialize(response) as string;
+  const derived = { body, etag: etagOf(body) };
+  cache.rememberDerived(result.derivedKey, derived);
+  return sendDerived(reply, derived);
 }
 
 /**
- * Anonymous requests are most of the traffic and all get the same bytes: the response body made
- * from an entry for nobody (personalised for `null`, serialized by the route's response schema)
- * is kept in this process next to the entry, and sent as is. A HIT then costs no JSON.parse, no
- * personalisation and no serialization (docs/PERFORMANCE.md).
+ * Whose response this is, when it may be kept in this process (see `rememberDerived`): anonymous
+ * requests all get the same bytes; a signed-in viewer gets their own only where the route names
+ * what their personalisation depends on.
  */
-async function anonymousBody<T, R>(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  options: CachedGetOptions<T> & Partial<Pick<PersonalizedGetOptions<T, R>, 'personalize'>>,
-  entryBody: string,
-  entry: string,
-  outcome: CacheOutcome,
-): Promise<string> {
-  const cache = request.server.cache;
-  let body = cache.derived(entry, 'anonymous');
-  if (body === undefined) {
-    const payload = JSON.parse(entryBody) as T;
-    const response = options.personalize ? await options.personalize(payload, null) : payload;
-    body = reply.serialize(response) as string;
-    cache.rememberDerived(entry, 'anonymous', body);
-  }
-  cacheHeaders(reply, outcome);
-  // A string with a JSON content type is sent as is: Fastify skips the response serializer.
+function variantOf<T, R>(viewer: Viewer | null, options: AnswerOptions<T, R>): CacheVariant | undefined {
+  // Nothing personal in the response (tags): every viewer gets the anonymous bytes.
+  if (viewer === null || !options.personalize) return { name: 'anonymous' };
+  if (!options.viewerNamespaces) return undefined;
+  return { name: `viewer:${viewer.id}`, namespaces: options.viewerNamespaces(viewer.id) };
+}
+
+/**
+ * A response made earlier for this variant: no JSON.parse, no personalisation, no serialization,
+ * no hashing (docs/PERFORMANCE.md). A string with a JSON content type is sent as is: Fastify skips
+ * the response serializer.
+ */
+function sendDerived(reply: FastifyReply, derived: DerivedBody): string {
+  reply.header('etag', derived.etag);
   reply.type('application/json; charset=utf-8');
-  return body;
+  return derived.body;
 }
 
 function cacheHeaders(reply: FastifyReply, outcome: CacheOutcome): void {
@@ -180,7 +192,9 @@ export const cachePlugin = fp<{ cache: ResponseCache }>(
     app.addHook('onSend', async (request, reply, payload) => {
       if (reply.statusCode !== 200 || !reply.hasHeader('x-cache')) return payload;
       if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return payload;
-      const etag = etagOf(payload);
+      // A kept body brings the ETag of its bytes along (sendDerived); hash only what is new.
+      const known = reply.getHeader('etag');
+      const etag = typeof known === 'string' ? known : etagOf(payload);
       reply.header('etag', etag);
       const ifNoneMatch = request.headers['if-none-match'];
       if (!matchesIfNoneMatch(ifNoneMatch, etag)) return payload;

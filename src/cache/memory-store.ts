@@ -21,6 +21,15 @@ export function createMemoryStore(maxEntries: number): CacheStore {
   // only costs misses, never a stale entry.
   const versions = new LRUCache<string, string>({ max: maxEntries });
   const newToken = () => randomBytes(9).toString('base64url');
+  const currentVersions = (namespaces: readonly string[]) =>
+    namespaces.map((namespace) => {
+      let token = versions.get(namespace);
+      if (token === undefined) {
+        token = newToken();
+        versions.set(namespace, token);
+      }
+      return token;
+    });
 
   return {
     kind: 'memory',
@@ -29,15 +38,9 @@ export function createMemoryStore(maxEntries: number): CacheStore {
     set: async (key, value, ttlSeconds) => {
       entries.set(key, value, { ttl: ttlSeconds * 1000 });
     },
-    versions: async (namespaces) =>
-      namespaces.map((namespace) => {
-        let token = versions.get(namespace);
-        if (token === undefined) {
-          token = newToken();
-          versions.set(namespace, token);
-        }
-        return token;
-      }),
+    // In this process: always known, no round trip.
+    knownVersions: currentVersions,
+    versions: async (namespaces) => currentVersions(namespaces),
     bump: async (namespaces) => {
       for (const namespace of namespaces) versions.set(namespace, newToken());
     },

@@ -3,8 +3,9 @@
  * when a response could be stale. A namespace is a plain string; bumping it (ResponseCache
  * `invalidate`) makes every entry that listed it unreachable.
  *
- * Viewer-specific fields (`favorited`, `following`) are never cached, so a favorite or a follow
- * only touches the counts and lists that every viewer sees.
+ * Viewer-specific fields (`favorited`, `following`) are never in a shared entry. A signed-in
+ * viewer's personalised response is kept by each process next to the entry (`viewerNamespaces` of
+ * `cachedGet`) under the version of `viewer:<id>`, which every favorite and follow of theirs bumps.
  */
 
 /** Every tag list. */
@@ -18,6 +19,8 @@ const ARTICLE_LISTS = 'articles';
 const AUTHORS = 'authors';
 const article = (slug: string) => `article:${slug}`;
 const comments = (slug: string) => `comments:${slug}`;
+/** What one viewer favorites and follows: their `favorited` / `following` flags and their feed. */
+const viewer = (viewerId: number) => `viewer:${viewerId}`;
 /** Usernames are unique case-insensitively, so the namespace is too. */
 const profile = (username: string) => `profile:${username.toLowerCase()}`;
 
@@ -33,6 +36,10 @@ export const cacheReads = {
   comments: (slug: string): string[] => [comments(slug), AUTHORS],
   /** GET /api/profiles/:username */
   profile: (username: string): string[] => [profile(username)],
+  /** GET /api/articles/feed: the viewer's follows choose the authors. */
+  feed: (viewerId: number): string[] => [ARTICLE_LISTS, AUTHORS, viewer(viewerId)],
+  /** What a signed-in viewer's flags depend on: `viewerNamespaces` of every personalised GET. */
+  viewer: (viewerId: number): string[] => [viewer(viewerId)],
 };
 
 /** Namespaces a write invalidates: pass them to `cache.invalidate(…)` after the commit. */
@@ -51,15 +58,22 @@ export const cacheWrites = {
   articleDeleted: (slug: string): string[] => [ARTICLE_LISTS, TAGS, article(slug), comments(slug)],
   /** A scheduled article becoming visible (job or sweep) */
   articlePublished: (slug: string): string[] => [ARTICLE_LISTS, TAGS, article(slug)],
-  /** POST/DELETE /api/articles/:slug/favorite: `favoritesCount` changes in the article and lists */
-  favoriteChanged: (slug: string): string[] => [ARTICLE_LISTS, article(slug)],
+  /**
+   * POST/DELETE /api/articles/:slug/favorite: `favoritesCount` changes in the article and lists,
+   * and the viewer's `favorited`.
+   */
+  favoriteChanged: (slug: string, viewerId: number): string[] => [
+    ARTICLE_LISTS,
+    article(slug),
+    viewer(viewerId),
+  ],
   /** POST /api/articles/:slug/comments, DELETE /api/articles/:slug/comments/:id */
   commentChanged: (slug: string): string[] => [comments(slug)],
   /**
-   * POST/DELETE /api/profiles/:username/follow. `following` itself is filled per viewer; the
-   * profile is bumped anyway so a profile payload may carry follower counts without going stale.
+   * POST/DELETE /api/profiles/:username/follow: the follower's `following` flags and feed. The
+   * profile is bumped too, so a profile payload may carry follower counts without going stale.
    */
-  followChanged: (username: string): string[] => [profile(username)],
+  followChanged: (username: string, followerId: number): string[] => [profile(username), viewer(followerId)],
   /** PUT /api/user (username, bio, image): every embedded copy of the author and both profiles. */
   userUpdated: (previousUsername: string, username: string): string[] => [
     AUTHORS,

@@ -20,10 +20,17 @@ export interface CacheStore {
    */
   versions(namespaces: readonly string[], ttlSeconds: number): Promise<string[]>;
   /**
+   * The same tokens without a round trip, when this process can vouch for them; undefined when it
+   * must ask `versions`. A remote store may answer only while it hears every bump (redis-store.ts).
+   */
+  knownVersions?(namespaces: readonly string[]): string[] | undefined;
+  /**
    * Gives each namespace a fresh, never reused version token (kept `ttlSeconds`). Keys built on
    * the old tokens become unreachable at once; they expire on their own TTL.
    */
   bump(namespaces: readonly string[], ttlSeconds: number): Promise<void>;
+  /** How many bumps (this process's and others') this process has heard of, if it listens. */
+  bumpsHeard?(): number;
   /** A trivial round trip: used to notice that the store is back after an outage. */
   ping(): Promise<void>;
   /** Optional hint that the store just (re)connected, so the cache resumes without waiting a probe. */

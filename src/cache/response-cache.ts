@@ -4,12 +4,27 @@ import type { CacheStore } from './port.js';
 
 export type CacheOutcome = 'HIT' | 'MISS' | 'BYPASS';
 
-export interface CachedBody {
+/** A response body made from an entry for one kind of viewer, and the ETag of those bytes. */
+export interface DerivedBody {
   body: string;
-  outcome: CacheOutcome;
-  /** The versioned key the body was read from or stored under (absent on BYPASS). */
-  entry?: string;
+  etag: string;
 }
+
+/**
+ * Who a response is made for, beyond the shared entry: `anonymous`, or one signed-in viewer with
+ * the namespaces that viewer's personalisation depends on (their favorites and follows).
+ */
+export interface CacheVariant {
+  name: string;
+  namespaces?: readonly string[];
+}
+
+export type CachedBody =
+  | { outcome: 'BYPASS'; body: string; derived?: undefined; derivedKey?: undefined }
+  /** The shared entry; `derivedKey` is where the variant's response made from it may be kept. */
+  | { outcome: 'HIT' | 'MISS'; body: string; derived?: undefined; derivedKey: string }
+  /** The variant's response was already made from the current entry in this process. */
+  | { outcome: 'HIT'; body?: undefined; derived: DerivedBody; derivedKey: string };
 
 /** Bytes of derived bodies (see `derived`) one process keeps. */
 const DERIVED_MAX_BYTES = 16 * 1024 * 1024;
@@ -50,6 +65,8 @@ export interface CacheStats {
   bypasses: number;
   errors: number;
   invalidations: number;
+  /** Invalidations heard on the bump channel (every instance's, this one's included). */
+  bumpsHeard: number;
 }
 
 /** Part of every entry's key: bumping it makes the whole cache unreachable in one command. */
@@ -81,7 +98,13 @@ export class ResponseCache {
   private readonly pending = new Set<string>();
   private pendingOverflow = false;
   private readonly inFlight = new Map<string, Promise<string>>();
-  private readonly counters: CacheStats = { hits: 0, misses: 0, bypasses: 0, errors: 0, invalidations: 0 };
+  private readonly counters: Omit<CacheStats, 'bumpsHeard'> = {
+    hits: 0,
+    misses: 0,
+    bypasses: 0,
+    errors: 0,
+    invalidations: 0,
+  };
   private probeTimer: NodeJS.Timeout | undefined;
   private probing: Promise<void> | undefined;
   private log: CacheLog | undefined;
@@ -93,7 +116,7 @@ export class ResponseCache {
   private readonly probeIntervalMs: number;
   private readonly maxPending: number;
   private readonly disabled: boolean;
-  private readonly derivedBodies: LRUCache<string, string>;
+  private readonly derivedBodies: LRUCache<string, DerivedBody>;
 
   constructor(
     private readonly store: CacheStore,
@@ -105,9 +128,9 @@ export class ResponseCache {
     this.probeIntervalMs = options.probeIntervalMs ?? 200;
     this.maxPending = options.maxPendingInvalidations ?? 1000;
     this.disabled = options.disabled ?? false;
-    this.derivedBodies = new LRUCache<string, string>({
+    this.derivedBodies = new LRUCache<string, DerivedBody>({
       maxSize: DERIVED_MAX_BYTES,
-      sizeCalculation: (body) => Math.max(1, body.length),
+      sizeCalculation: ({ body }, key) => body.length + key.length,
       ttl: options.ttlSeconds * 1000,
     });
     this.store.onAvailable?.(() => void this.probe());
@@ -136,20 +159,34 @@ export class ResponseCache {
   /**
    * The cached body for `key`, built from the current versions of `namespaces`, or `compute()`'s
    * result (stored with the TTL). Concurrent misses of one entry in this process share one compute.
+   *
+   * With a `variant`, a response this process already made from the current entry for that variant
+   * (see `rememberDerived`) comes back as `derived` instead, without reading the entry. When the
+   * versions are known here too (`knownVersions`), such a HIT makes no round trip at all.
    */
   async fetch(
     key: string,
     namespaces: readonly string[],
     compute: () => Promise<string>,
+    variant?: CacheVariant,
   ): Promise<CachedBody> {
     if (this.state !== 'up' || this.disabled) return this.bypass(compute);
+    const wanted = [EVERYTHING, ...namespaces, ...(variant?.namespaces ?? [])];
     let entry: string;
+    let derivedKey: string;
     let cached: string | undefined;
     try {
-      const versions = await this.bounded(
-        this.store.versions([EVERYTHING, ...namespaces], this.versionTtlSeconds),
-      );
-      entry = entryKey(key, versions);
+      const versions =
+        this.store.knownVersions?.(wanted) ??
+        (await this.bounded(this.store.versions(wanted, this.versionTtlSeconds)));
+      const shared = namespaces.length + 1;
+      entry = entryKey(key, versions.slice(0, shared));
+      derivedKey = `${variant?.name ?? ''}|${versions.slice(shared).join(',')}|${entry}`;
+      const derived = variant ? this.derivedBodies.get(derivedKey) : undefined;
+      if (derived) {
+        this.counters.hits++;
+        return { outcome: 'HIT', derived, derivedKey };
+      }
       cached = await this.bounded(this.store.get(entry));
     } catch (error) {
       this.fail(error);
@@ -157,7 +194,7 @@ export class ResponseCache {
     }
     if (cached !== undefined) {
       this.counters.hits++;
-      return { body: cached, outcome: 'HIT', entry };
+      return { body: cached, outcome: 'HIT', derivedKey };
     }
     this.counters.misses++;
     let shared = this.inFlight.get(entry);
@@ -165,7 +202,7 @@ export class ResponseCache {
       shared = this.computeAndStore(entry, compute).finally(() => this.inFlight.delete(entry));
       this.inFlight.set(entry, shared);
     }
-    return { body: await shared, outcome: 'MISS', entry };
+    return { body: await shared, outcome: 'MISS', derivedKey };
   }
 
   /**
@@ -189,16 +226,13 @@ export class ResponseCache {
   }
 
   /**
-   * A process-local memo of what is computed from one entry (e.g. the anonymous response body,
-   * serialized). Keyed by the versioned entry key, so an invalidation orphans it exactly like the
-   * entry itself, and it lives no longer than the entry's TTL.
+   * Keeps what was made from an entry for one variant (the serialized response and its ETag) in
+   * this process, under the `derivedKey` `fetch` returned. That key holds the versions of the
+   * entry and of the variant's namespaces, so an invalidation of either orphans it exactly like
+   * the entry itself; it lives no longer than the entry's TTL (16 MB per process, LRU).
    */
-  derived(entry: string, variant: string): string | undefined {
-    return this.derivedBodies.get(`${variant}|${entry}`);
-  }
-
-  rememberDerived(entry: string, variant: string, body: string): void {
-    this.derivedBodies.set(`${variant}|${entry}`, body);
+  rememberDerived(derivedKey: string, derived: DerivedBody): void {
+    this.derivedBodies.set(derivedKey, derived);
   }
 
   health(): CacheHealth {
@@ -214,7 +248,7 @@ export class ResponseCache {
 
   /** Counters since start, for `/metrics`. */
   stats(): CacheStats {
-    return { ...this.counters };
+    return { ...this.counters, bumpsHeard: this.store.bumpsHeard?.() ?? 0 };
   }
 
   async close(): Promise<void> {
@@ -224,9 +258,9 @@ export class ResponseCache {
     await this.store.close();
   }
 
-  private async bypass(compute: () => Promise<string>) {
+  private async bypass(compute: () => Promise<string>): Promise<CachedBody> {
     this.counters.bypasses++;
-    return { body: await compute(), outcome: 'BYPASS' as const };
+    return { body: await compute(), outcome: 'BYPASS' };
   }
 
   private async computeAndStore(entry: string, compute: () => Promise<string>): Promise<string> {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createDeps } from '../../src/deps.js';
@@ -174,6 +174,52 @@ describeWithRedis('cached content endpoints', () => {
     expect((await read(`/api/articles/${slug}`, bob)).body.article.author.following).toBe(false);
   });
 
+  it("keeps each signed-in viewer's own response: a repeat runs only the token's user lookup", async () => {
+    await write('POST', `/api/articles/${slug}/favorite`, bob);
+    for (const url of endpoints()) {
+      await read(url, bob);
+      t.queries.reset();
+      const again = await read(url, bob);
+      expect(again.cache, url).toBe('HIT');
+      // Tags are the same for everyone: that route does not even look the token up.
+      expect(t.queries.count, url).toBe(url === '/api/tags' ? 0 : 1);
+    }
+    // Bob's favorite is his alone, kept bodies included; his unfavorite shows at once.
+    type Listed = { slug: string; favorited: boolean };
+    const favorited = async (user?: TestUser) => ({
+      article: (await read(`/api/articles/${slug}`, user)).body.article.favorited,
+      inList: (await read('/api/articles', user)).body.articles.find((a: Listed) => a.slug === slug)
+        .favorited,
+    });
+    expect(await favorited(bob)).toEqual({ article: true, inList: true });
+    expect(await favorited(ann)).toEqual({ article: false, inList: false });
+    expect(await favorited()).toEqual({ article: false, inList: false });
+    await write('DELETE', `/api/articles/${slug}/favorite`, bob);
+    expect(await favorited(bob)).toEqual({ article: false, inList: false });
+  });
+
+  it('feed: one entry per viewer; a follow, a new article and an unfollow show at once', async () => {
+    const carol = await insertUser(t);
+    const dave = await insertUser(t);
+    const feedOf = async (user: TestUser) => {
+      const { cache, body } = await read('/api/articles/feed', user);
+      return { cache, slugs: body.articles.map((a: { slug: string }) => a.slug), count: body.articlesCount };
+    };
+    expect(await feedOf(carol)).toMatchObject({ cache: 'MISS', slugs: [], count: 0 });
+    await write('POST', `/api/profiles/${ann.username}/follow`, carol);
+    const followed = await feedOf(carol);
+    expect(followed.cache).toBe('MISS');
+    expect(followed.slugs).toContain(slug);
+    expect(await feedOf(carol)).toEqual({ ...followed, cache: 'HIT' });
+    // Dave follows nobody: his feed is his own entry, not Carol's.
+    expect(await feedOf(dave)).toMatchObject({ cache: 'MISS', slugs: [], count: 0 });
+
+    const fresh = await postArticle(t, ann, { title: 'Fresh for the feed' });
+    expect((await feedOf(carol)).slugs[0]).toBe(fresh.slug);
+    await write('DELETE', `/api/profiles/${ann.username}/follow`, carol);
+    expect(await feedOf(carol)).toMatchObject({ slugs: [], count: 0 });
+  });
+
   it('comment add and delete: the comment list shows it at once', async () => {
     await warm(`/api/articles/${slug}/comments`);
     const res = await write('POST', `/api/articles/${slug}/comments`, bob, { comment: { body: 'Nice' } });
@@ -209,7 +255,10 @@ describeWithRedis('cached content endpoints', () => {
     try {
       await read(`/api/articles/${slug}`, undefined, second);
       expect((await read(`/api/articles/${slug}`, undefined, second)).cache).toBe('HIT');
+      // The second instance hears of the write's invalidation on the bump channel.
+      const heard = deps.cache.stats().bumpsHeard;
       await write('POST', `/api/articles/${slug}/favorite`, ann);
+      await vi.waitFor(() => expect(deps.cache.stats().bumpsHeard).toBeGreaterThan(heard));
       const seen = await read(`/api/articles/${slug}`, undefined, second);
       expect(seen.cache).toBe('MISS');
       expect(seen.body.article.favoritesCount).toBe(1);

@@ -42,23 +42,44 @@ describe('ResponseCache on the memory store', () => {
     await cache.invalidate(['b']);
     const after = await cache.fetch('k', ['a', 'b'], compute);
     expect(after).toMatchObject({ body: '2', outcome: 'MISS' });
-    expect(after.entry).not.toBe(miss.entry);
+    expect(after.derivedKey).not.toBe(miss.derivedKey);
     expect(cache.stats()).toMatchObject({ hits: 2, misses: 2, bypasses: 0, invalidations: 2 });
     await cache.close();
   });
 
-  it('keeps a derived body per entry version, so an invalidation orphans it with its entry', async () => {
+  it("keeps a variant's body per entry and variant versions: bumping either orphans it", async () => {
     const cache = new ResponseCache(createMemoryStore(100), { ttlSeconds: 60, timeoutMs: 50 });
     await cache.whenUp(1000);
-    const { entry } = await cache.fetch('k', ['a'], async () => '{"x":1}');
-    if (entry === undefined) throw new Error('no entry key while the cache is up');
-    cache.rememberDerived(entry, 'anonymous', '{"y":1}');
-    expect(cache.derived(entry, 'anonymous')).toBe('{"y":1}');
-    expect(cache.derived(entry, 'other')).toBeUndefined();
+    const viewer = { name: 'viewer:7', namespaces: ['viewer:7'] };
+    const kept = { body: '{"y":1}', etag: '"e1"' };
+    const first = await cache.fetch('k', ['a'], async () => '{"x":1}', viewer);
+    if (first.derivedKey === undefined) throw new Error('no derived key while the cache is up');
+    cache.rememberDerived(first.derivedKey, kept);
+    expect(await cache.fetch('k', ['a'], async () => 'unused', viewer)).toMatchObject({
+      outcome: 'HIT',
+      derived: kept,
+    });
+    // Another variant of the same entry, or no variant, reads the entry itself.
+    expect(await cache.fetch('k', ['a'], async () => 'unused', { name: 'anonymous' })).toMatchObject({
+      outcome: 'HIT',
+      body: '{"x":1}',
+    });
+    expect((await cache.fetch('k', ['a'], async () => 'unused')).derived).toBeUndefined();
+
+    // The viewer's own namespace: the entry stays, the viewer's body goes.
+    await cache.invalidate(['viewer:7']);
+    expect(await cache.fetch('k', ['a'], async () => 'unused', viewer)).toMatchObject({
+      outcome: 'HIT',
+      body: '{"x":1}',
+    });
+    const again = await cache.fetch('k', ['a'], async () => 'unused', viewer);
+    cache.rememberDerived(again.derivedKey ?? '', kept);
+    // The entry's namespace: both go.
     await cache.invalidate(['a']);
-    const next = await cache.fetch('k', ['a'], async () => '{"x":2}');
-    expect(next.entry).not.toBe(entry);
-    expect(cache.derived(next.entry ?? '', 'anonymous')).toBeUndefined();
+    expect(await cache.fetch('k', ['a'], async () => '{"x":2}', viewer)).toMatchObject({
+      outcome: 'MISS',
+      body: '{"x":2}',
+    });
     await cache.close();
   });
 

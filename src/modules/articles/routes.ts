@@ -8,7 +8,6 @@ import { requireViewer } from '../../plugins/auth.js';
 import { problemResponses } from '../../plugins/errors.js';
 import { OPTIONAL_SIGN_IN, SIGNED_IN } from '../profiles/schemas.js';
 import {
-  type ArticleFilter,
   type ArticleView,
   type FullArticleView,
   getArticle,
@@ -47,11 +46,6 @@ export const articleRoutes: FastifyPluginAsyncTypebox<ArticleRoutesOptions> = as
     return views.map((view) => presentArticle(view, flags));
   }
 
-  async function page(filter: ArticleFilter, viewerId: number | null) {
-    const { articles, articlesCount } = await listArticles(db, filter);
-    return { articles: await present(articles, viewerId), articlesCount };
-  }
-
   async function single(view: FullArticleView, viewerId: number | null) {
     return { article: presentArticle(view, await viewerFlagsFor(db, viewerId, [view])) };
   }
@@ -81,6 +75,7 @@ export const articleRoutes: FastifyPluginAsyncTypebox<ArticleRoutesOptions> = as
           articles: await present(articles, viewer?.id ?? null),
           articlesCount,
         }),
+        viewerNamespaces: cacheReads.viewer,
       });
     },
   );
@@ -94,12 +89,26 @@ export const articleRoutes: FastifyPluginAsyncTypebox<ArticleRoutesOptions> = as
         summary: 'Articles by the authors you follow, newest first',
         security: SIGNED_IN,
         querystring: FeedQuerySchema,
-        response: { 200: MultipleArticlesResponseSchema, ...problemResponses(401, 422) },
+        response: {
+          200: MultipleArticlesResponseSchema,
+          ...notModifiedResponse,
+          ...problemResponses(401, 422),
+        },
       },
     },
-    async (request) => {
+    (request, reply) => {
       const viewer = requireViewer(request);
-      return page({ followedBy: viewer.id, ...paging(request.query) }, viewer.id);
+      return cachedGet(request, reply, {
+        // One entry per viewer: their follows choose the authors.
+        key: `feed:${viewer.id}?${JSON.stringify(paging(request.query))}`,
+        namespaces: cacheReads.feed(viewer.id),
+        compute: () => listArticles(db, { followedBy: viewer.id, ...paging(request.query) }),
+        personalize: async ({ articles, articlesCount }) => ({
+          articles: await present(articles, viewer.id),
+          articlesCount,
+        }),
+        viewerNamespaces: cacheReads.viewer,
+      });
     },
   );
 
@@ -127,6 +136,7 @@ export const articleRoutes: FastifyPluginAsyncTypebox<ArticleRoutesOptions> = as
         // The cached view is what everyone sees; its author may also read a scheduled article.
         computeForViewer: (viewerId) => getArticle(db, slug, viewerId),
         personalize: (view: FullArticleView, viewer) => single(view, viewer?.id ?? null),
+        viewerNamespaces: cacheReads.viewer,
       });
     },
   );
@@ -214,7 +224,7 @@ export const articleRoutes: FastifyPluginAsyncTypebox<ArticleRoutesOptions> = as
     async (request) => {
       const viewer = requireViewer(request);
       const view = await favoriteArticle(db, viewer.id, request.params.slug);
-      await app.cache.invalidate(cacheWrites.favoriteChanged(view.slug));
+      await app.cache.invalidate(cacheWrites.favoriteChanged(view.slug, viewer.id));
       return single(view, viewer.id);
     },
   );
@@ -234,7 +244,7 @@ export const articleRoutes: FastifyPluginAsyncTypebox<ArticleRoutesOptions> = as
     async (request) => {
       const viewer = requireViewer(request);
       const view = await unfavoriteArticle(db, viewer.id, request.params.slug);
-      await app.cache.invalidate(cacheWrites.favoriteChanged(view.slug));
+      await app.cache.invalidate(cacheWrites.favoriteChanged(view.slug, viewer.id));
       return single(view, viewer.id);
     },
   );

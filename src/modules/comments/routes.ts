@@ -61,6 +61,7 @@ export const commentRoutes: FastifyPluginAsyncTypebox<CommentRoutesOptions> = as
           );
           return { comments: views.map((view) => presentComment(view, following)) };
         },
+        viewerNamespaces: cacheReads.viewer,
       });
     },
   );

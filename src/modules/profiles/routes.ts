@@ -42,6 +42,7 @@ export const profileRoutes: FastifyPluginAsyncTypebox<ProfileRoutesOptions> = as
           const followed = await followedAmong(db, viewer?.id ?? null, [view.id]);
           return { profile: presentProfile(view, followed.has(view.id)) };
         },
+        viewerNamespaces: cacheReads.viewer,
       });
     },
   );
@@ -70,7 +71,7 @@ export const profileRoutes: FastifyPluginAsyncTypebox<ProfileRoutesOptions> = as
         },
       });
       await emails.dispatch(emailIds);
-      await app.cache.invalidate(cacheWrites.followChanged(view.username));
+      await app.cache.invalidate(cacheWrites.followChanged(view.username, viewer.id));
       return { profile: presentProfile(view, true) };
     },
   );
@@ -91,7 +92,7 @@ export const profileRoutes: FastifyPluginAsyncTypebox<ProfileRoutesOptions> = as
       const viewer = requireViewer(request);
       const { username } = request.params;
       const view = await unfollowUser(db, viewer.id, username);
-      await app.cache.invalidate(cacheWrites.followChanged(view.username));
+      await app.cache.invalidate(cacheWrites.followChanged(view.username, viewer.id));
       return { profile: presentProfile(view, false) };
     },
   );
