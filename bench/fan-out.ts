@@ -91,6 +91,11 @@ export async function measureFanOut(
         if (name === 'email.send') sawQueued([id]);
         return id;
       },
+      enqueueMany: async (name, list) => {
+        const ids = await deps.jobs.enqueueMany(name, list);
+        if (name === 'email.send') sawQueued(ids);
+        return ids;
+      },
       flush: (ids) => deps.jobs.flush(ids),
       sweepOutbox: () => deps.jobs.sweepOutbox(),
     };

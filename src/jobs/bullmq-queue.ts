@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createRedis } from '../redis.js';
 import { BACKOFF_JITTER } from './backoff.js';
-import type { AddOptions, AttemptRunner, JobQueue, QueueCounts } from './queue.js';
+import type { AddOptions, AttemptRunner, BulkJob, JobQueue, QueueCounts } from './queue.js';
 import { KEEP_COMPLETED, KEEP_FAILED } from './queue.js';
 import type { JobEnvelope } from './runner.js';
 
@@ -73,6 +73,22 @@ export class BullmqQueue implements JobQueue {
     this.assertConnected();
     // An id the queue still holds makes this a no-op: enqueuing an outbox row twice runs it once.
     await bounded('enqueue', this.queue.add(name, envelope, { jobId, delay: delayMs, attempts }));
+  }
+
+  async addBulk(jobs: readonly BulkJob[]): Promise<void> {
+    if (jobs.length === 0) return;
+    this.assertConnected();
+    // One pipeline of BullMQ's add scripts: one round trip instead of one per job.
+    await bounded(
+      'enqueue',
+      this.queue.addBulk(
+        jobs.map(({ name, envelope, options: { jobId, delayMs, attempts } }) => ({
+          name,
+          data: envelope,
+          opts: { jobId, delay: delayMs, attempts },
+        })),
+      ),
+    );
   }
 
   async schedule(id: string, name: string, envelope: JobEnvelope, everyMs: number, attempts: number) {

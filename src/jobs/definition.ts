@@ -36,8 +36,20 @@ export interface EnqueueOptions {
   jobId?: string;
 }
 
+/** One job of an `enqueueMany`. */
+export interface JobToEnqueue<N extends JobName> {
+  payload: JobPayload<N>;
+  options?: EnqueueOptions;
+}
+
 export interface JobEnqueuer {
   enqueue<N extends JobName>(name: N, payload: JobPayload<N>, options?: EnqueueOptions): Promise<string>;
+  /**
+   * `enqueue` for many jobs of one name in a round trip per thousand (a fan-out batch): every
+   * payload is checked before any job is added; returns the job ids in order. On failure some may
+   * have been added: enqueue the same list again (with fixed job ids, the added ones are no-ops).
+   */
+  enqueueMany<N extends JobName>(name: N, jobs: readonly JobToEnqueue<N>[]): Promise<string[]>;
   /** Enqueues recorded outbox rows (after their transaction committed); never throws. */
   flush(outboxIds: readonly string[]): Promise<void>;
   /** Enqueues every outbox row recorded but not enqueued (or enqueued long ago and not done). */

@@ -1,5 +1,5 @@
 import { BACKOFF_JITTER, backoffDelay } from './backoff.js';
-import type { AddOptions, AttemptRunner, JobQueue, QueueCounts } from './queue.js';
+import type { AddOptions, AttemptRunner, BulkJob, JobQueue, QueueCounts } from './queue.js';
 import { KEEP_COMPLETED, KEEP_FAILED } from './queue.js';
 import type { JobEnvelope } from './runner.js';
 
@@ -39,6 +39,10 @@ export class InProcessQueue implements JobQueue {
     this.entries.set(jobId, entry);
     if (delayMs > 0) this.delay(entry, delayMs);
     else this.enqueueReady(entry);
+  }
+
+  async addBulk(jobs: readonly BulkJob[]): Promise<void> {
+    for (const { name, envelope, options } of jobs) await this.add(name, envelope, options);
   }
 
   async schedule(id: string, name: string, envelope: JobEnvelope, everyMs: number, attempts: number) {

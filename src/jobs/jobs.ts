@@ -4,13 +4,19 @@ import { Value } from 'typebox/value';
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
 import { BullmqQueue } from './bullmq-queue.js';
-import type { EnqueueOptions, JobDefinition, JobEnqueuer, JobServices } from './definition.js';
+import type { EnqueueOptions, JobDefinition, JobEnqueuer, JobServices, JobToEnqueue } from './definition.js';
 import { InProcessQueue } from './in-process-queue.js';
 import { markEnqueued, type OutboxRow, pendingRows, rowsToSweep } from './outbox.js';
 import { isJobName, type JobName, type JobPayload, jobPayloadSchemas } from './payloads.js';
-import type { JobQueue, QueueCounts } from './queue.js';
+import type { BulkJob, JobQueue, QueueCounts } from './queue.js';
 import { buildRegistry, jobDefinitions, recurringJobs } from './registry.js';
 import { runAttempt } from './runner.js';
+
+/**
+ * Jobs per `addBulk` (one Redis round trip): a fan-out batch or a sweep in one go, while each
+ * round trip stays well inside the adapter's call timeout.
+ */
+const ADD_BULK_CHUNK = 1000;
 
 /** `deps.jobs`: what the rest of the system uses to start background work. */
 export interface Jobs extends JobEnqueuer {
@@ -73,26 +79,51 @@ export function createJobs({
 
   const attemptsOf = (name: JobName) => handlers.get(name)?.attempts ?? settings.attempts;
 
+  /** Hands jobs to the queue a chunk (one round trip) at a time. */
+  async function addInChunks(bulk: readonly BulkJob[]): Promise<void> {
+    for (let i = 0; i < bulk.length; i += ADD_BULK_CHUNK) {
+      await queue.addBulk(bulk.slice(i, i + ADD_BULK_CHUNK));
+    }
+  }
+
   async function enqueueRows(rows: readonly OutboxRow[]): Promise<number> {
-    const enqueued: string[] = [];
+    const bulk: BulkJob[] = [];
     for (const row of rows) {
       if (!isJobName(row.name)) {
         log.error({ outboxId: row.id, job: row.name }, 'outbox row names an unknown job; left as is');
         continue;
       }
-      await queue.add(
-        row.name,
-        { payload: row.payload, outboxId: row.id },
-        {
+      bulk.push({
+        name: row.name,
+        envelope: { payload: row.payload, outboxId: row.id },
+        options: {
           jobId: row.id,
           delayMs: Math.max(0, row.runAt.getTime() - Date.now()),
           attempts: attemptsOf(row.name),
         },
-      );
-      enqueued.push(row.id);
+      });
     }
+    // A failure leaves every row pending (or enqueued, unchanged), even the ones Redis took: the
+    // sweep adds them all again and the ids Redis knows are no-ops.
+    await addInChunks(bulk);
+    const enqueued = bulk.map((job) => job.options.jobId);
     await markEnqueued(db, enqueued);
     return enqueued.length;
+  }
+
+  function toBulkJob<N extends JobName>(name: N, { payload, options = {} }: JobToEnqueue<N>): BulkJob {
+    if (!Value.Check(jobPayloadSchemas[name], payload)) {
+      throw new TypeError(`enqueue: payload of ${name} does not match its schema`);
+    }
+    return {
+      name,
+      envelope: { payload },
+      options: {
+        jobId: options.jobId ?? randomUUID(),
+        delayMs: options.runAt ? Math.max(0, options.runAt.getTime() - Date.now()) : 0,
+        attempts: attemptsOf(name),
+      },
+    };
   }
 
   const jobs: Jobs = {
@@ -100,13 +131,16 @@ export function createJobs({
     bullmq,
 
     async enqueue<N extends JobName>(name: N, payload: JobPayload<N>, options: EnqueueOptions = {}) {
-      if (!Value.Check(jobPayloadSchemas[name], payload)) {
-        throw new TypeError(`enqueue: payload of ${name} does not match its schema`);
-      }
-      const jobId = options.jobId ?? randomUUID();
-      const delayMs = options.runAt ? Math.max(0, options.runAt.getTime() - Date.now()) : 0;
-      await queue.add(name, { payload }, { jobId, delayMs, attempts: attemptsOf(name) });
-      return jobId;
+      const job = toBulkJob(name, { payload, options });
+      await queue.add(job.name, job.envelope, job.options);
+      return job.options.jobId;
+    },
+
+    async enqueueMany<N extends JobName>(name: N, list: readonly JobToEnqueue<N>[]) {
+      // Every payload is checked before the first job goes out.
+      const bulk = list.map((job) => toBulkJob(name, job));
+      await addInChunks(bulk);
+      return bulk.map((job) => job.options.jobId);
     },
 
     async flush(outboxIds) {

@@ -16,6 +16,13 @@ export interface AddOptions {
   attempts: number;
 }
 
+/** One job of an `addBulk`. */
+export interface BulkJob {
+  name: string;
+  envelope: JobEnvelope;
+  options: AddOptions;
+}
+
 export type AttemptRunner = (envelope: JobEnvelope, meta: AttemptMeta) => Promise<AttemptResult>;
 
 /**
@@ -27,6 +34,12 @@ export type AttemptRunner = (envelope: JobEnvelope, meta: AttemptMeta) => Promis
 export interface JobQueue {
   readonly kind: 'bullmq' | 'in-process';
   add(name: string, envelope: JobEnvelope, options: AddOptions): Promise<void>;
+  /**
+   * `add` for many jobs in one round trip (a fan-out batch, an outbox flush), each with `add`'s
+   * semantics. Not atomic: when it fails, some of the jobs may have been added — callers retry the
+   * whole list, and the ids already known are no-ops.
+   */
+  addBulk(jobs: readonly BulkJob[]): Promise<void>;
   /** Creates or updates a recurring job (`id` identifies the schedule). */
   schedule(id: string, name: string, envelope: JobEnvelope, everyMs: number, attempts: number): Promise<void>;
   /** Starts running jobs in this process with `concurrency` at a time. */

@@ -143,6 +143,60 @@ export function queueContract(
       expect((await t.deps.jobs.counts()).delayed).toBe(before + 1);
     });
 
+    it('flushes several recorded jobs in one call, and runs each once', async () => {
+      const probes = [await recordProbe(), await recordProbe(), await recordProbe()];
+      await t.deps.jobs.flush(probes.map((probe) => probe.id));
+      for (const { key, id } of probes) {
+        expect(await settledRow(t, id)).toMatchObject({ status: 'done', attempts: 1 });
+        expect(probeEffects(t.dataDir, key)).toEqual([id]);
+      }
+    });
+
+    it('enqueues many jobs in one call: each runs once, under the id it was given or a new one', async () => {
+      const keys = [uniqueKey('many'), uniqueKey('many'), uniqueKey('many')];
+      const jobId = uniqueKey('many-job');
+      const ids = await t.deps.jobs.enqueueMany('system.probe', [
+        { payload: { key: keys[0] ?? '' }, options: { jobId } },
+        { payload: { key: keys[1] ?? '' } },
+        { payload: { key: keys[2] ?? '' } },
+      ]);
+      expect(ids[0]).toBe(jobId);
+      expect(ids.slice(1)).toEqual([
+        expect.stringMatching(/^[0-9a-f-]{36}$/),
+        expect.stringMatching(/^[0-9a-f-]{36}$/),
+      ]);
+      for (const [i, key] of keys.entries()) {
+        await waitFor(`the effect of ${key}`, () => probeEffects(t.dataDir, key).length > 0);
+        expect(probeEffects(t.dataDir, key)).toEqual([ids[i]]);
+      }
+    });
+
+    it('enqueueMany: a job id the queue knows, from before or from the same call, is a no-op', async () => {
+      const runAt = new Date(Date.now() + 60_000);
+      const [known, fresh] = [uniqueKey('job'), uniqueKey('job')];
+      const before = (await t.deps.jobs.counts()).delayed;
+      await t.deps.jobs.enqueue('system.probe', { key: uniqueKey('x') }, { jobId: known, runAt });
+      await t.deps.jobs.enqueueMany('system.probe', [
+        { payload: { key: uniqueKey('y') }, options: { jobId: known, runAt } },
+        { payload: { key: uniqueKey('z') }, options: { jobId: fresh, runAt } },
+        { payload: { key: uniqueKey('w') }, options: { jobId: fresh, runAt } },
+      ]);
+      expect((await t.deps.jobs.counts()).delayed).toBe(before + 2);
+    });
+
+    it('enqueueMany adds nothing when one payload does not match its schema', async () => {
+      const runAt = new Date(Date.now() + 60_000);
+      const before = (await t.deps.jobs.counts()).delayed;
+      await expect(
+        t.deps.jobs.enqueueMany('system.probe', [
+          { payload: { key: uniqueKey('fine') }, options: { runAt } },
+          { payload: { key: 'has spaces' }, options: { runAt } },
+        ]),
+      ).rejects.toThrow(/does not match its schema/);
+      expect((await t.deps.jobs.counts()).delayed).toBe(before);
+      expect(await t.deps.jobs.enqueueMany('system.probe', [])).toEqual([]);
+    });
+
     it('the recurring sweep runs work whose enqueue was lost', async () => {
       // Recorded and committed, but never flushed: the request "crashed" after its commit.
       const { key, id } = await recordProbe();

@@ -29,15 +29,21 @@ describeWithRedis('work recorded while Redis is down', () => {
 
   it('is kept by the outbox, not lost, and runs once Redis is back', async () => {
     await proxy.stop();
-    const key = uniqueKey('outage');
-    const id = await t.deps.database.db.transaction((tx) => recordJob(tx, 'system.probe', { key }));
-    // The request's enqueue fails (quickly, without throwing); the committed row stays pending.
-    await t.deps.jobs.flush([id]);
-    expect(await outboxRow(t, id)).toMatchObject({ status: 'pending', attempts: 0 });
+    // Two rows of one transaction, flushed together (one bulk enqueue).
+    const keys = [uniqueKey('outage'), uniqueKey('outage')];
+    const ids = await t.deps.database.db.transaction(async (tx) => [
+      await recordJob(tx, 'system.probe', { key: keys[0] ?? '' }),
+      await recordJob(tx, 'system.probe', { key: keys[1] ?? '' }),
+    ]);
+    // The request's enqueue fails (quickly, without throwing); the committed rows stay pending.
+    await t.deps.jobs.flush(ids);
+    for (const id of ids) expect(await outboxRow(t, id)).toMatchObject({ status: 'pending', attempts: 0 });
 
     await proxy.start();
-    const row = await settledRow(t, id, 20_000);
-    expect(row).toMatchObject({ status: 'done', attempts: 1 });
-    expect(probeEffects(t.dataDir, key)).toEqual([id]);
+    for (const [i, id] of ids.entries()) {
+      const row = await settledRow(t, id, 20_000);
+      expect(row).toMatchObject({ status: 'done', attempts: 1 });
+      expect(probeEffects(t.dataDir, keys[i] ?? '')).toEqual([id]);
+    }
   }, 30_000);
 });

@@ -25,13 +25,13 @@ export const emailSweepJob = defineJob({
       sendingForMs: SENDING_LEASE_MS,
       limit: SWEEP_LIMIT,
     });
-    for (const row of rows) {
-      await jobs.enqueue(
-        'email.send',
-        { emailId: row.id },
-        { jobId: `email-${row.id}-sweep-${row.attempts}` },
-      );
-    }
+    await jobs.enqueueMany(
+      'email.send',
+      rows.map((row) => ({
+        payload: { emailId: row.id },
+        options: { jobId: `email-${row.id}-sweep-${row.attempts}` },
+      })),
+    );
     if (rows.length > 0) log.info({ enqueued: rows.length }, 'email sweep enqueued lost sends');
   },
 });
