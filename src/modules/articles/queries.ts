@@ -1,6 +1,6 @@
-import { and, count, desc, eq, inArray, isNotNull, or, type SQL, sql } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, isNotNull, or, type Placeholder, type SQL, sql } from 'drizzle-orm';
 import type { Database, Transaction } from '../../db/client.js';
-import { articles, articleTags, favorites, follows, tags, users } from '../../db/schema.js';
+import { articleCounts, articles, articleTags, favorites, follows, tags, users } from '../../db/schema.js';
 import { NotFoundError } from '../../errors.js';
 import {
   type Profile,
@@ -132,7 +132,12 @@ function toView(row: ArticleRow): ArticleView {
   };
 }
 
-function userIdByUsername(username: string): SQL {
+/** A filter as values, or as placeholders of a prepared statement (`sql.placeholder`). */
+type FilterShape = {
+  [K in 'tag' | 'author' | 'favorited' | 'followedBy']?: ArticleFilter[K] | Placeholder;
+};
+
+function userIdByUsername(username: string | Placeholder): SQL {
   return sql`(select ${users.id} from ${users} where ${usernameIs(username)})`;
 }
 
@@ -140,7 +145,7 @@ function userIdByUsername(username: string): SQL {
  * The WHERE clause of a list or feed; each filter is an indexed semi-join (see docs/QUERIES.md).
  * Only published articles, whoever the viewer (see `visibleTo`).
  */
-function filterCondition(filter: ArticleFilter): SQL | undefined {
+function filterCondition(filter: FilterShape): SQL | undefined {
   return and(
     visibleTo(null),
     filter.tag === undefined
@@ -159,8 +164,12 @@ function filterCondition(filter: ArticleFilter): SQL | undefined {
   );
 }
 
-/** The page query of a list or feed, unexecuted (docs/QUERIES.md and a test EXPLAIN it). */
-export function articlePageQuery(db: Queryable, filter: ArticleFilter) {
+function pageQuery(
+  db: Queryable,
+  filter: FilterShape,
+  limit: number | Placeholder,
+  offset: number | Placeholder,
+) {
   return (
     db
       .select(summaryColumns)
@@ -169,23 +178,107 @@ export function articlePageQuery(db: Queryable, filter: ArticleFilter) {
       .where(filterCondition(filter))
       // Publication order: a scheduled article shows up as the newest when it goes live.
       .orderBy(desc(articles.publishedAt), desc(articles.id))
-      .limit(filter.limit)
-      .offset(filter.offset)
+      .limit(limit)
+      .offset(offset)
   );
 }
 
-/** The count query of a list or feed, unexecuted. */
-export function articleCountQuery(db: Queryable, filter: ArticleFilter) {
+function countQuery(db: Queryable, filter: FilterShape) {
   return db.select({ count: count() }).from(articles).where(filterCondition(filter));
 }
 
 /**
+ * The page query of a list or feed, unexecuted (docs/QUERIES.md and a test EXPLAIN it). Lists of
+ * one filter or none run the same SQL as a prepared statement (`listArticles`).
+ */
+export function articlePageQuery(db: Queryable, filter: ArticleFilter) {
+  return pageQuery(db, filter, filter.limit, filter.offset);
+}
+
+/**
+ * The count query of a list or feed, unexecuted. The unfiltered list and `?tag=` alone never run
+ * it: they read the counters the database keeps (`article_counts`, `tags.articles_count`).
+ */
+export function articleCountQuery(db: Queryable, filter: ArticleFilter) {
+  return countQuery(db, filter);
+}
+
+/**
+ * The lists of a fixed shape (no filter or one), prepared once per database handle: Drizzle
+ * builds a query object and its SQL on every call otherwise, which costs more than the round trip
+ * (docs/PERFORMANCE.md). The unfiltered list and the tag list count nothing: they read the
+ * counters that triggers keep in the transaction of every change (migrations/0002_…).
+ */
+function prepareLists(db: Queryable) {
+  const limit = sql.placeholder('limit');
+  const offset = sql.placeholder('offset');
+  const tag = sql.placeholder('tag');
+  const author = sql.placeholder('author');
+  const favorited = sql.placeholder('favorited');
+  const followedBy = sql.placeholder('followedBy');
+  return {
+    all: {
+      page: pageQuery(db, {}, limit, offset).prepare('articles_all_page'),
+      count: db
+        .select({ count: articleCounts.published })
+        .from(articleCounts)
+        .where(eq(articleCounts.id, 1))
+        .prepare('articles_all_count'),
+    },
+    tag: {
+      page: pageQuery(db, { tag }, limit, offset).prepare('articles_tag_page'),
+      count: db
+        .select({ count: tags.articlesCount })
+        .from(tags)
+        .where(eq(tags.name, tag))
+        .prepare('articles_tag_count'),
+    },
+    author: {
+      page: pageQuery(db, { author }, limit, offset).prepare('articles_author_page'),
+      count: countQuery(db, { author }).prepare('articles_author_count'),
+    },
+    favorited: {
+      page: pageQuery(db, { favorited }, limit, offset).prepare('articles_favorited_page'),
+      count: countQuery(db, { favorited }).prepare('articles_favorited_count'),
+    },
+    followedBy: {
+      page: pageQuery(db, { followedBy }, limit, offset).prepare('articles_feed_page'),
+      count: countQuery(db, { followedBy }).prepare('articles_feed_count'),
+    },
+  };
+}
+
+const preparedLists = new WeakMap<Queryable, ReturnType<typeof prepareLists>>();
+
+function listsOf(db: Queryable): ReturnType<typeof prepareLists> {
+  let lists = preparedLists.get(db);
+  if (!lists) {
+    lists = prepareLists(db);
+    preparedLists.set(db, lists);
+  }
+  return lists;
+}
+
+const FILTERS = ['tag', 'author', 'favorited', 'followedBy'] as const;
+
+/**
  * One page of published articles, newest published first, and the total count: two queries
  * whatever the page size (author and tags come in the same row). The same for every viewer.
+ * With no filter or `?tag=` alone the count is a counter row, read by primary or unique key.
  */
 export async function listArticles(db: Queryable, filter: ArticleFilter): Promise<ArticlePage> {
-  const [rows, [total]] = await Promise.all([articlePageQuery(db, filter), articleCountQuery(db, filter)]);
-  return { articles: rows.map(toView), articlesCount: total?.count ?? 0 };
+  const given = FILTERS.filter((key) => filter[key] !== undefined);
+  const [key] = given;
+  if (given.length > 1) {
+    // Combined filters: rare, and the shape varies, so built per call.
+    const [rows, [total]] = await Promise.all([articlePageQuery(db, filter), articleCountQuery(db, filter)]);
+    return { articles: rows.map(toView), articlesCount: total?.count ?? 0 };
+  }
+  const lists = listsOf(db);
+  const { page, count: total } = key === undefined ? lists.all : lists[key];
+  const params = { limit: filter.limit, offset: filter.offset, ...(key && { [key]: filter[key] }) };
+  const [rows, [counted]] = await Promise.all([page.execute(params), total.execute(params)]);
+  return { articles: rows.map(toView), articlesCount: counted?.count ?? 0 };
 }
 
 async function findOne(db: Queryable, condition: SQL, viewerId: number | null): Promise<FullArticleView> {

@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, type Placeholder, sql } from 'drizzle-orm';
 import type { Database, Transaction } from '../../db/client.js';
 import { follows, users } from '../../db/schema.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
@@ -32,7 +32,7 @@ export const profileColumns = {
 };
 
 /** Usernames are unique case-insensitively (users_username_lower_key serves this lookup). */
-export function usernameIs(username: string) {
+export function usernameIs(username: string | Placeholder) {
   return sql`lower(${users.username}) = lower(${username})`;
 }
 
