@@ -1,0 +1,291 @@
+import { count, eq, isNotNull, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { articleCounts, articles, articleTags, tags, users } from '../../../src/db/schema.js';
+import { waitFor } from '../../jobs/support.js';
+import { createTestApp, type TestApp } from '../../support/app.js';
+import { insertUser, type TestUser } from '../../support/users.js';
+
+/**
+ * The list's `articlesCount` without a count: the unfiltered list reads `article_counts` and
+ * `?tag=` reads `tags.articles_count`, which triggers keep in the transaction of every change
+ * (migrations/0002_article_counts_triggers.sql). Every path that moves a count, through HTTP and
+ * the jobs where there is one. The response cache is off: every count read here is the counter.
+ */
+
+let t: TestApp;
+let author: TestUser;
+
+beforeAll(async () => {
+  t = await createTestApp({ CACHE_ENABLED: 'false' });
+  author = await insertUser(t);
+});
+afterAll(() => t?.close());
+
+let serial = 0;
+/** A tag name no other test uses. */
+function tagName(label: string): string {
+  serial += 1;
+  return `${label}-${serial}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+function inMs(ms: number): string {
+  return new Date(Date.now() + ms).toISOString();
+}
+
+async function create(
+  fields: { tagList?: string[]; publishAt?: string } = {},
+  by: TestUser = author,
+): Promise<{ slug: string }> {
+  serial += 1;
+  const res = await t.app.inject({
+    method: 'POST',
+    url: '/api/articles',
+    headers: by.headers,
+    payload: { article: { title: `Counted ${serial}`, description: 'd', body: 'b', ...fields } },
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  return res.json().article;
+}
+
+async function update(slug: string, fields: { tagList?: string[]; publishAt?: string | null }) {
+  const res = await t.app.inject({
+    method: 'PUT',
+    url: `/api/articles/${encodeURIComponent(slug)}`,
+    headers: author.headers,
+    payload: { article: fields },
+  });
+  expect(res.statusCode, res.body).toBe(200);
+}
+
+async function remove(slug: string) {
+  const res = await t.app.inject({
+    method: 'DELETE',
+    url: `/api/articles/${encodeURIComponent(slug)}`,
+    headers: author.headers,
+  });
+  expect(res.statusCode, res.body).toBe(204);
+}
+
+/** `articlesCount` of `GET /api/articles`, or of `?tag=` when a tag is given. */
+async function listed(tag?: string): Promise<number> {
+  const query = tag === undefined ? '' : `&tag=${encodeURIComponent(tag)}`;
+  const res = await t.app.inject({ method: 'GET', url: `/api/articles?limit=1${query}` });
+  expect(res.statusCode, res.body).toBe(200);
+  return res.json().articlesCount;
+}
+
+/** The counts an API client sees: all, then each tag given. */
+async function counts(...tagNames: string[]): Promise<number[]> {
+  return [await listed(), ...(await Promise.all(tagNames.map((tag) => listed(tag))))];
+}
+
+async function articleId(slug: string): Promise<number> {
+  const [row] = await t.deps.database.db
+    .select({ id: articles.id })
+    .from(articles)
+    .where(eq(articles.slug, slug));
+  if (!row) throw new Error(`no article ${slug}`);
+  return row.id;
+}
+
+/** A scheduled article whose time has come (as if its publish job was due). */
+async function makeDue(slug: string): Promise<number> {
+  const id = await articleId(slug);
+  await t.deps.database.db
+    .update(articles)
+    .set({ publishAt: sql`now() - interval '1 second'` })
+    .where(eq(articles.id, id));
+  return id;
+}
+
+/** Every counter against a real count of the rows, and what the API answers for each. */
+async function expectCountersExact(): Promise<void> {
+  const db = t.deps.database.db;
+  const [published] = await db.select({ n: count() }).from(articles).where(isNotNull(articles.publishedAt));
+  const [counter] = await db.select().from(articleCounts);
+  expect(counter?.published).toBe(published?.n);
+  expect(await listed()).toBe(published?.n);
+  // Plain SQL: Drizzle leaves columns unqualified in a one-table select, which a subquery would
+  // resolve against its own tables.
+  const result = await db.execute(sql`select t.name, t.articles_count as stored,
+      (select count(*)::integer from article_tags l join articles a on a.id = l.article_id
+        where l.tag_id = t.id and a.published_at is not null) as real
+    from tags t`);
+  const perTag = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as {
+    name: string;
+    stored: number;
+    real: number;
+  }[];
+  expect(perTag.length).toBeGreaterThan(0);
+  for (const tag of perTag) expect(tag, tag.name).toMatchObject({ stored: tag.real });
+  for (const tag of perTag.slice(0, 20)) expect(await listed(tag.name), tag.name).toBe(tag.real);
+}
+
+describe('articlesCount of the unfiltered list and of ?tag=', () => {
+  it('counts a create at once; a scheduled one when its delayed job publishes it', async () => {
+    const [a, b, c] = [tagName('a'), tagName('b'), tagName('c')];
+    const all = await listed();
+    await create({ tagList: [a, b] });
+    expect(await counts(a, b, c)).toEqual([all + 1, 1, 1, 0]);
+
+    const scheduled = await create({ tagList: [a, c], publishAt: inMs(3_600_000) });
+    // Not in any list yet, so in no count.
+    expect(await counts(a, b, c)).toEqual([all + 1, 1, 1, 0]);
+
+    const id = await makeDue(scheduled.slug);
+    await t.deps.jobs.enqueue('articles.publish', { articleId: id });
+    await waitFor('the publish job', async () => (await listed(c)) === 1);
+    expect(await counts(a, b, c)).toEqual([all + 2, 2, 1, 1]);
+    // A replayed job publishes nothing and counts nothing.
+    await t.deps.jobs.enqueue('articles.publish', { articleId: id });
+    await waitFor('the replay to finish', async () => {
+      const { waiting, active } = await t.deps.jobs.counts();
+      return waiting + active === 0;
+    });
+    expect(await counts(a, b, c)).toEqual([all + 2, 2, 1, 1]);
+    await expectCountersExact();
+  });
+
+  it('counts what the due sweep publishes, several at once', async () => {
+    const [d, e] = [tagName('d'), tagName('e')];
+    const all = await listed();
+    const first = await create({ tagList: [d], publishAt: inMs(3_600_000) });
+    const second = await create({ tagList: [d, e], publishAt: inMs(3_600_000) });
+    const notDue = await create({ tagList: [e], publishAt: inMs(3_600_000) });
+    await makeDue(first.slug);
+    await makeDue(second.slug);
+    await t.deps.jobs.enqueue('articles.publish-due', {});
+    await waitFor('the due sweep', async () => (await listed(d)) === 2);
+    expect(await counts(d, e)).toEqual([all + 2, 2, 1]);
+    await remove(notDue.slug);
+    expect(await counts(d, e)).toEqual([all + 2, 2, 1]);
+    await expectCountersExact();
+  });
+
+  it('counts a PUT that publishes at once, with the tags it sets in the same request', async () => {
+    const [f, g] = [tagName('f'), tagName('g')];
+    const all = await listed();
+    const scheduled = await create({ tagList: [f], publishAt: inMs(3_600_000) });
+    // Tags of a scheduled article change no count…
+    await update(scheduled.slug, { tagList: [f, g] });
+    expect(await counts(f, g)).toEqual([all, 0, 0]);
+    // …until it is published, with the tags it has then.
+    await update(scheduled.slug, { tagList: [g], publishAt: null });
+    expect(await counts(f, g)).toEqual([all + 1, 0, 1]);
+    await expectCountersExact();
+  });
+
+  it('moves only the tags a PUT adds or removes on a published article', async () => {
+    const [h, i, j] = [tagName('h'), tagName('i'), tagName('j')];
+    const all = await listed();
+    const article = await create({ tagList: [h, i] });
+    await create({ tagList: [i] });
+    expect(await counts(h, i, j)).toEqual([all + 2, 1, 2, 0]);
+    await update(article.slug, { tagList: [i, j] });
+    expect(await counts(h, i, j)).toEqual([all + 2, 0, 2, 1]);
+    // The same tags again, or none at all.
+    await update(article.slug, { tagList: [j, i] });
+    expect(await counts(h, i, j)).toEqual([all + 2, 0, 2, 1]);
+    await update(article.slug, { tagList: [] });
+    expect(await counts(h, i, j)).toEqual([all + 2, 0, 1, 0]);
+    await expectCountersExact();
+  });
+
+  it('takes a deleted article out of every count; a deleted scheduled one was never in', async () => {
+    const k = tagName('k');
+    const all = await listed();
+    const published = await create({ tagList: [k] });
+    const scheduled = await create({ tagList: [k], publishAt: inMs(3_600_000) });
+    expect(await counts(k)).toEqual([all + 1, 1]);
+    await remove(scheduled.slug);
+    expect(await counts(k)).toEqual([all + 1, 1]);
+    await remove(published.slug);
+    expect(await counts(k)).toEqual([all, 0]);
+    await expectCountersExact();
+  });
+
+  it('takes a deleted user’s articles out (ON DELETE CASCADE, no service involved)', async () => {
+    const leaving = await insertUser(t);
+    const [l, m] = [tagName('l'), tagName('m')];
+    await create({ tagList: [l] });
+    const all = await listed();
+    await create({ tagList: [l, m] }, leaving);
+    await create({ tagList: [m] }, leaving);
+    await create({ tagList: [l], publishAt: inMs(3_600_000) }, leaving);
+    expect(await counts(l, m)).toEqual([all + 2, 2, 2]);
+    await t.deps.database.db.delete(users).where(eq(users.id, leaving.id));
+    expect(await counts(l, m)).toEqual([all, 1, 0]);
+    await expectCountersExact();
+  });
+
+  it('stays exact under concurrent creates, tag changes and deletes sharing tags (no deadlock)', async () => {
+    const [n, o, p, fresh] = ['n', 'o', 'p', 'fresh'].map(tagName) as [string, string, string, string];
+    const existing = await Promise.all(
+      Array.from({ length: 6 }, (_, index) => create({ tagList: [[n, o, p][index % 3] as string] })),
+    );
+    const requests = [
+      // New articles with tags in every order, some never seen before (created concurrently).
+      ...Array.from({ length: 8 }, (_, index) => ({
+        method: 'POST' as const,
+        url: '/api/articles',
+        payload: {
+          article: {
+            title: `Concurrent ${index}`,
+            description: 'd',
+            body: 'b',
+            tagList: index % 2 === 0 ? [p, o, n, fresh] : [fresh, n, o],
+          },
+        },
+      })),
+      // Tag changes in opposite directions, and deletes.
+      ...existing.slice(0, 4).map((article, index) => ({
+        method: 'PUT' as const,
+        url: `/api/articles/${article.slug}`,
+        payload: { article: { tagList: index % 2 === 0 ? [n, o, p] : [p, fresh] } },
+      })),
+      ...existing
+        .slice(4)
+        .map((article) => ({ method: 'DELETE' as const, url: `/api/articles/${article.slug}` })),
+    ];
+    const responses = await Promise.all(
+      requests.map((request) => t.app.inject({ ...request, headers: author.headers })),
+    );
+    expect(responses.map((res) => res.statusCode).filter((status) => status >= 300)).toEqual([]);
+    await expectCountersExact();
+  });
+
+  it('counts bulk inserts and multi-row statements written outside the services', async () => {
+    const db = t.deps.database.db;
+    const q = tagName('q');
+    const all = await listed();
+    const [tag] = await db.insert(tags).values({ name: q }).returning({ id: tags.id });
+    const rows = await db
+      .insert(articles)
+      .values(
+        Array.from({ length: 300 }, (_, index) => ({
+          slug: `bulk-${q}-${index}`,
+          title: 'Bulk',
+          description: 'd',
+          body: 'b',
+          authorId: author.id,
+          // Every third one scheduled.
+          ...(index % 3 === 0 ? { publishedAt: null, publishAt: new Date(Date.now() + 3_600_000) } : {}),
+        })),
+      )
+      .returning({ id: articles.id });
+    await db.insert(articleTags).values(rows.map((row) => ({ articleId: row.id, tagId: tag?.id ?? 0 })));
+    expect(await counts(q)).toEqual([all + 200, 200]);
+    // Publish every scheduled one in one statement, then unlink half of all in one.
+    await db
+      .update(articles)
+      .set({ publishedAt: sql`now()` })
+      .where(sql`${articles.slug} like ${`bulk-${q}-%`}`);
+    expect(await counts(q)).toEqual([all + 300, 300]);
+    await db.delete(articleTags).where(sql`${articleTags.articleId} in (
+      select ${articles.id} from ${articles} where ${articles.slug} like ${`bulk-${q}-%`} and ${articles.id} % 2 = 0)`);
+    expect(await counts(q)).toEqual([all + 300, 150]);
+    await db.delete(articles).where(sql`${articles.slug} like ${`bulk-${q}-%`}`);
+    expect(await counts(q)).toEqual([all, 0]);
+    await expectCountersExact();
+  });
+});
