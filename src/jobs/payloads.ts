@@ -22,11 +22,15 @@ export const jobPayloadSchemas = {
     { articleId: Type.Integer({ minimum: 1 }) },
     { additionalProperties: false },
   ),
-  /** The next batch of that fan-out: followers with user id after `after`. */
+  /**
+   * Another batch of that fan-out: followers with user id after `after`, up to `upTo` when given
+   * (a range the first job fixed), else the next NOTIFICATION_BATCH_SIZE (and it enqueues the next).
+   */
   'notifications.new-article-batch': Type.Object(
     {
       articleId: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }),
       after: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }),
+      upTo: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_147_483_647 })),
     },
     { additionalProperties: false },
   ),

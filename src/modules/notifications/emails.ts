@@ -1,4 +1,4 @@
-import { aliasedTable, and, asc, eq, gt, gte, sql } from 'drizzle-orm';
+import { aliasedTable, and, asc, eq, gt, gte, lte, sql } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { Database } from '../../db/client.js';
 import { articles, comments, emailLog, follows, notificationPreferences, users } from '../../db/schema.js';
@@ -94,14 +94,44 @@ export interface FanOutBatch {
 }
 
 /**
+ * Where the batches of an article's fan-out end: the id of every `size`-th follower of its author,
+ * in id order (none when it has fewer than `size`, or the article is gone). Batch
+ * `i` is then the followers in (boundary i−1, boundary i], and the last one those after the last
+ * boundary. One statement, so the first fan-out job can hand every other batch to the queue at
+ * once, instead of each batch enqueuing the next.
+ */
+export async function newArticleBatchBoundaries(
+  db: Database,
+  event: { articleId: number; size: number },
+): Promise<number[]> {
+  const ranked = db
+    .select({
+      id: follows.followerId,
+      position: sql<number>`row_number() over (order by ${follows.followerId})`.as('position'),
+    })
+    .from(follows)
+    .innerJoin(articles, eq(articles.authorId, follows.followingId))
+    .where(eq(articles.id, event.articleId))
+    .as('ranked');
+  const rows = await db
+    .select({ id: ranked.id })
+    .from(ranked)
+    .where(sql`${ranked.position} % ${event.size} = 0`)
+    .orderBy(asc(ranked.id));
+  return rows.map((row) => row.id);
+}
+
+/**
  * An article was published: followers of its author with the switch on, after user id `after`,
- * at most `limit` of them (keyset paging), get an email. The body of one fan-out job; a rerun
- * after a crash inserts only what is missing and returns the batch's unsent rows again.
+ * get an email — with `upTo`, those up to and including that id (a range fixed in advance by
+ * newArticleBatchBoundaries: no limit, no next batch); without, at most `limit` of them (keyset
+ * paging, and the cursor of the next batch). The body of one fan-out job; a rerun after a crash
+ * inserts only what is missing and returns the batch's unsent rows again.
  */
 export async function queueNewArticleEmailBatch(
   db: Database,
   keys: EmailKeys,
-  event: { articleId: number; after: number; limit: number },
+  event: { articleId: number; after: number; limit: number; upTo?: number },
 ): Promise<FanOutBatch> {
   const [article] = await db
     .select({
@@ -115,7 +145,7 @@ export async function queueNewArticleEmailBatch(
     .innerJoin(users, eq(users.id, articles.authorId))
     .where(eq(articles.id, event.articleId));
   if (!article) return { emailIds: [], next: null };
-  const followers = await db
+  const query = db
     .select({ id: users.id, email: users.email })
     .from(follows)
     .innerJoin(users, eq(users.id, follows.followerId))
@@ -124,11 +154,12 @@ export async function queueNewArticleEmailBatch(
       and(
         eq(follows.followingId, article.authorId),
         gt(users.id, event.after),
+        event.upTo === undefined ? undefined : lte(users.id, event.upTo),
         enabled(notificationPreferences.newArticle),
       ),
     )
-    .orderBy(asc(users.id))
-    .limit(event.limit);
+    .orderBy(asc(users.id));
+  const followers = event.upTo === undefined ? await query.limit(event.limit) : await query;
   const inputs = followers.map((follower) => ({
     to: follower.email,
     userId: follower.id,
@@ -147,7 +178,8 @@ export async function queueNewArticleEmailBatch(
       db,
       inputs.map((input) => input.dedupeKey),
     ),
-    next: followers.length === event.limit ? (followers.at(-1)?.id ?? null) : null,
+    next:
+      event.upTo === undefined && followers.length === event.limit ? (followers.at(-1)?.id ?? null) : null,
   };
 }
 
