@@ -1,5 +1,7 @@
+import { eq } from 'drizzle-orm';
 import { decodeJwt, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { users } from '../../../src/db/schema.js';
 import { requireViewer } from '../../../src/plugins/auth.js';
 import { createTestApp, TEST_JWT_SECRET, type TestApp } from '../../support/app.js';
 import { register } from '../users/helpers.js';
@@ -119,5 +121,33 @@ describe('access tokens', () => {
     const expired = await sign({ ...decodeJwt(user.token), exp: nowSeconds() - 60 });
     expectInvalidToken(await get('/probe/optional', `Token ${expired}`));
     expectInvalidToken(await get('/probe/optional', 'Token not-a-jwt'));
+  });
+});
+
+describe('the viewer lookup of concurrent requests', () => {
+  it('is one query for requests that arrive together, each answered with its own viewer', async () => {
+    const people = await Promise.all([1, 2, 3].map(() => register(t.app)));
+    // Tokens seen once are remembered by the signer; then nothing waits on the thread pool.
+    for (const person of people)
+      expect((await get('/probe/optional', `Token ${person.token}`)).statusCode).toBe(200);
+
+    const twice = [...people, ...people];
+    t.queries.reset();
+    const answers = await Promise.all(twice.map((person) => get('/probe/optional', `Token ${person.token}`)));
+    expect(answers.map((res) => res.json().viewer)).toEqual(twice.map((person) => person.username));
+    // Only the lookups: the sign-up emails of `register` may be sent in the background meanwhile.
+    expect(t.queries.queries.filter((query) => query.includes('= any($1)'))).toHaveLength(1);
+  });
+
+  it('still finds a user deleted a moment ago gone, whoever else asks in the same turn', async () => {
+    const [gone, stays] = await Promise.all([register(t.app), register(t.app)]);
+    await t.deps.database.db.delete(users).where(eq(users.id, await userId(gone.token)));
+    const [goneAnswer, staysAnswer] = await Promise.all([
+      get('/probe/optional', `Token ${gone.token}`),
+      get('/probe/optional', `Token ${stays.token}`),
+    ]);
+    expectInvalidToken(goneAnswer);
+    expect(goneAnswer.json().detail).toBe('The user of this token no longer exists');
+    expect(staysAnswer.json().viewer).toBe(stays.username);
   });
 });
