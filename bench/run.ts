@@ -10,6 +10,7 @@ import postgres from 'postgres';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
 import { createDeps } from '../src/deps.js';
+import { createAccessTokenSigner } from '../src/modules/auth/access-token.js';
 import { type FanOutResult, measureFanOut, within } from './fan-out.js';
 import { BENCH_PASSWORD, BENCH_USER, seed } from './seed.js';
 
@@ -40,6 +41,8 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
 const NODE_ARGS = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
 const WORKER_JOBS = 10_000;
+/** Signed-in users of the "many viewers" scenario, each request from the next one. */
+const VIEWERS = 1000;
 const ROOT = path.resolve(import.meta.dirname, '..');
 const COMPARE_ROOT = process.env.BENCH_COMPARE_ROOT;
 const COMPARE_ENV = Object.fromEntries(
@@ -288,6 +291,11 @@ async function main(): Promise<void> {
     });
     const token = (login.user as { token: string }).token;
     const auth = { authorization: `Token ${token}` };
+    // Many viewers: tokens minted with the servers' secret (what a login would return), not
+    // 1,000 argon2 logins (~30 s of CPU here).
+    const signer = createAccessTokenSigner(jwtSecret, 3600);
+    const viewerTokens = await Promise.all(seeded.userIds.slice(0, VIEWERS).map((id) => signer.sign(id)));
+    let viewer = 0;
     let counter = 0;
     const slugs = seeded.slugs;
     const hotSlug = slugs[slugs.length - 1] ?? seeded.commentedSlug;
@@ -303,6 +311,21 @@ async function main(): Promise<void> {
         request: { path: `/api/articles?tag=${seeded.popularTag}` },
       },
       { name: 'signed-in list', server: 'cached', request: { path: '/api/articles', headers: auth } },
+      {
+        name: `signed-in list (${viewerTokens.length.toLocaleString('en')} viewers)`,
+        server: 'cached',
+        request: {
+          path: '/api/articles',
+          headers: auth,
+          setupRequest: (request) => ({
+            ...request,
+            headers: {
+              ...request.headers,
+              authorization: `Token ${viewerTokens[++viewer % viewerTokens.length]}`,
+            },
+          }),
+        },
+      },
       { name: 'feed', server: 'cached', request: { path: '/api/articles/feed', headers: auth } },
       { name: 'single article', server: 'cached', request: { path: `/api/articles/${hotSlug}` } },
       {
