@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import autocannon, { type Request, type Result } from 'autocannon';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
@@ -13,6 +14,8 @@ import { createDeps } from '../src/deps.js';
 import { createAccessTokenSigner } from '../src/modules/auth/access-token.js';
 import { type FanOutResult, measureFanOut, within } from './fan-out.js';
 import { BENCH_PASSWORD, BENCH_USER, seed } from './seed.js';
+
+const execFileAsync = promisify(execFile);
 
 /**
  * `npm run bench`: a fresh PostgreSQL database + the local Redis (own key prefixes), a seeded
@@ -24,7 +27,7 @@ import { BENCH_PASSWORD, BENCH_USER, seed } from './seed.js';
  * Environment: BENCH_DATABASE_URL (a server URL; a database is created on it, default
  * postgres://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL (default redis://127.0.0.1:6379),
  * BENCH_DURATION (seconds per scenario, default 6), BENCH_CONNECTIONS (default 32),
- * BENCH_ONLY (comma-separated scenario names), BENCH_NODE_ARGS (extra node flags for the server,
+ * BENCH_ONLY (comma-separated scenario names), BENCH_TSX=1 (run the server from its sources through tsx instead of the build), BENCH_NODE_ARGS (extra node flags for the server,
  * e.g. "--cpu-prof --cpu-prof-dir=prof"), BENCH_JSON (write the results as JSON to this file).
  *
  * Before/after in one run: BENCH_COMPARE_ROOT (a checkout of the previous state, e.g. made with
@@ -102,9 +105,39 @@ interface Server {
 
 const servers: Server[] = [];
 
-/** `node --import tsx` (not the tsx CLI): one process, so its pid is the server's for RSS. */
+/**
+ * How production runs the server: the build (`npm run build`, then `node dist/server.js`), made
+ * once per tree into `.build-bench/` (directly under the root, as dist/ is, so migrations/ is found).
+ * A tree without tsconfig.build.json (a comparison from before it existed), or BENCH_TSX=1, runs
+ * the sources with `node --import tsx` (not the tsx CLI: one process, so its pid is the server's).
+ */
+const builds = new Map<string, Promise<string[]>>();
+function serverArgs(root: string): Promise<string[]> {
+  let args = builds.get(root);
+  if (!args) {
+    args = (async () => {
+      if (process.env.BENCH_TSX === '1' || !existsSync(path.join(root, 'tsconfig.build.json'))) {
+        return ['--import', 'tsx', 'src/server.ts'];
+      }
+      const outDir = path.join(root, '.build-bench');
+      rmSync(outDir, { recursive: true, force: true });
+      log(`building ${root}`);
+      await execFileAsync(
+        path.join(ROOT, 'node_modules/.bin/tsc'),
+        ['-p', 'tsconfig.build.json', '--outDir', outDir],
+        {
+          cwd: root,
+        },
+      );
+      return ['--enable-source-maps', path.join(outDir, 'server.js')];
+    })();
+    builds.set(root, args);
+  }
+  return args;
+}
+
 async function startServer(port: number, extra: Record<string, string> = {}, root = ROOT): Promise<Server> {
-  const child = spawn(process.execPath, [...NODE_ARGS, '--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, [...NODE_ARGS, ...(await serverArgs(root))], {
     cwd: root,
     env: serverEnv(port, extra),
     // Production logs (one line per request) go to /dev/null: written, not kept.
@@ -258,6 +291,7 @@ async function cleanup(admin: postgres.Sql): Promise<void> {
   }
   await redis.quit();
   rmSync(dataDir, { recursive: true, force: true });
+  for (const root of builds.keys()) rmSync(path.join(root, '.build-bench'), { recursive: true, force: true });
 }
 
 async function main(): Promise<void> {

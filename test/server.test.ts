@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,11 +6,38 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabaseKind } from './support/app.js';
 
-/** The real entry point, as `npm start` runs it. */
-const TSX = path.resolve('node_modules/.bin/tsx');
-const SERVER = path.resolve('src/server.ts');
+/**
+ * The real entry points: the TypeScript sources as `npm start` runs them, and the production build
+ * as `npm run build && npm run start:prod` makes and runs it. Each project builds into a folder of
+ * its own (both run this file at once), directly under the root like dist/, so the compiled code
+ * finds migrations/ where dist/ would.
+ */
+const BUILD_DIR = path.resolve(`.build-test-${testDatabaseKind}`);
+const entryPoints = [
+  {
+    id: 'tsx',
+    name: 'npm start (tsx)',
+    prepare: async () => {},
+    command: [path.resolve('node_modules/.bin/tsx'), path.resolve('src/server.ts')],
+  },
+  {
+    id: 'build',
+    name: 'npm run start:prod (compiled)',
+    prepare: async () => {
+      rmSync(BUILD_DIR, { recursive: true, force: true });
+      await new Promise<void>((resolve, reject) =>
+        execFile(
+          path.resolve('node_modules/.bin/tsc'),
+          ['-p', 'tsconfig.build.json', '--outDir', BUILD_DIR],
+          (error, stdout) => (error ? reject(new Error(`build failed:\n${stdout}`)) : resolve()),
+        ),
+      );
+    },
+    command: [process.execPath, path.join(BUILD_DIR, 'server.js')],
+  },
+];
 
-describe('a running server', () => {
+describe.each(entryPoints)('a running server: $name', ({ id, prepare, command }) => {
   let child: ChildProcess;
   let baseUrl: string;
   let logs = '';
@@ -19,6 +46,7 @@ describe('a running server', () => {
   const exited = () => new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   beforeAll(async () => {
+    await prepare();
     dataDir = mkdtempSync(path.join(tmpdir(), 'conduit-server-'));
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '',
@@ -32,7 +60,7 @@ describe('a running server', () => {
     if (testDatabaseKind === 'postgres') {
       // An empty database: the server must migrate it at start.
       const adminUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-      const name = `conduit_server_${process.pid}`;
+      const name = `conduit_server_${process.pid}_${id}`;
       const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
       await admin.unsafe(`drop database if exists ${name}`);
       await admin.unsafe(`create database ${name}`);
@@ -44,7 +72,8 @@ describe('a running server', () => {
         await admin.end();
       };
     }
-    child = spawn(TSX, [SERVER], { env });
+    const [executable = '', ...args] = command;
+    child = spawn(executable, args, { env });
     baseUrl = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`server did not start:\n${logs}`)), 45_000);
       child.stdout?.on('data', (chunk: Buffer) => {
@@ -60,12 +89,13 @@ describe('a running server', () => {
       });
       child.once('exit', () => reject(new Error(`server exited:\n${logs}`)));
     });
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
-    if (child.exitCode === null) child.kill('SIGKILL');
+    if (child && child.exitCode === null) child.kill('SIGKILL');
     await cleanup();
     rmSync(dataDir, { recursive: true, force: true });
+    rmSync(BUILD_DIR, { recursive: true, force: true });
   });
 
   it('migrates the database at start and answers', async () => {
