@@ -75,7 +75,7 @@ export async function cachedGet<T, R>(
   options: AnswerOptions<T, R>,
 ): Promise<T | R> {
   try {
-    // A kept body is the serialized response itself (a string that Fastify sends as is); to the
+    // A kept body is the serialized response itself (bytes that Fastify sends as is); to the
     // route it stands for the response its schema describes.
     return (await answer(request, reply, options)) as T | R;
   } catch (error) {
@@ -95,7 +95,7 @@ async function answer<T, R>(
   request: FastifyRequest,
   reply: FastifyReply,
   options: AnswerOptions<T, R>,
-): Promise<T | R | string> {
+): Promise<T | R | Buffer> {
   const personalize = (payload: T) =>
     options.personalize ? options.personalize(payload, request.viewer) : payload;
   if (options.bypass) {
@@ -116,7 +116,7 @@ async function answer<T, R>(
   // Parsed on a miss too: every viewer gets its own copy, and a HIT and a MISS serialize alike.
   const response = await personalize(JSON.parse(result.body) as T);
   if (!variant || result.derivedKey === undefined) return response;
-  const body = reply.serialize(response) as string;
+  const body = Buffer.from(reply.serialize(response) as string);
   const derived = { body, etag: etagOf(body) };
   cache.rememberDerived(result.derivedKey, derived);
   return sendDerived(reply, derived);
@@ -136,10 +136,10 @@ function variantOf<T, R>(viewer: Viewer | null, options: AnswerOptions<T, R>): C
 
 /**
  * A response made earlier for this variant: no JSON.parse, no personalisation, no serialization,
- * no hashing (docs/PERFORMANCE.md). A string with a JSON content type is sent as is: Fastify skips
- * the response serializer.
+ * no hashing (docs/PERFORMANCE.md). Bytes with a content type are sent as is: Fastify skips the
+ * response serializer.
  */
-function sendDerived(reply: FastifyReply, derived: DerivedBody): string {
+function sendDerived(reply: FastifyReply, derived: DerivedBody): Buffer {
   reply.header('etag', derived.etag);
   reply.type('application/json; charset=utf-8');
   return derived.body;

@@ -4,9 +4,12 @@ import type { CacheStore } from './port.js';
 
 export type CacheOutcome = 'HIT' | 'MISS' | 'BYPASS';
 
-/** A response body made from an entry for one kind of viewer, and the ETag of those bytes. */
+/**
+ * A response body made from an entry for one kind of viewer, and the ETag of those bytes. Bytes,
+ * not a string: a string would be measured and UTF-8 encoded again on every send.
+ */
 export interface DerivedBody {
-  body: string;
+  body: Buffer;
   etag: string;
 }
 

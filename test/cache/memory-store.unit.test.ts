@@ -51,7 +51,7 @@ describe('ResponseCache on the memory store', () => {
     const cache = new ResponseCache(createMemoryStore(100), { ttlSeconds: 60, timeoutMs: 50 });
     await cache.whenUp(1000);
     const viewer = { name: 'viewer:7', namespaces: ['viewer:7'] };
-    const kept = { body: '{"y":1}', etag: '"e1"' };
+    const kept = { body: Buffer.from('{"y":1}'), etag: '"e1"' };
     const first = await cache.fetch('k', ['a'], async () => '{"x":1}', viewer);
     if (first.derivedKey === undefined) throw new Error('no derived key while the cache is up');
     cache.rememberDerived(first.derivedKey, kept);
