@@ -120,6 +120,8 @@ export class ResponseCache {
   private readonly maxPending: number;
   private readonly disabled: boolean;
   private readonly derivedBodies: LRUCache<string, DerivedBody>;
+  /** SHA-256 per HIT was ~4 % of a cached GET's CPU; keys are bounded (query strings vary). */
+  private readonly entryKeys = new LRUCache<string, string>({ max: 10_000 });
 
   constructor(
     private readonly store: CacheStore,
@@ -183,7 +185,7 @@ export class ResponseCache {
         this.store.knownVersions?.(wanted) ??
         (await this.bounded(this.store.versions(wanted, this.versionTtlSeconds)));
       const shared = namespaces.length + 1;
-      entry = entryKey(key, versions.slice(0, shared));
+      entry = this.entryKeyOf(key, versions.slice(0, shared));
       derivedKey = `${variant?.name ?? ''}|${versions.slice(shared).join(',')}|${entry}`;
       const derived = variant ? this.derivedBodies.get(derivedKey) : undefined;
       if (derived) {
@@ -259,6 +261,17 @@ export class ResponseCache {
     clearInterval(this.probeTimer);
     await this.probing;
     await this.store.close();
+  }
+
+  /** `entryKey`, remembered: the same request and versions come back on every HIT. */
+  private entryKeyOf(key: string, versions: readonly string[]): string {
+    const memoKey = `${key}\0${versions.join(',')}`;
+    let entry = this.entryKeys.get(memoKey);
+    if (entry === undefined) {
+      entry = entryKey(key, versions);
+      this.entryKeys.set(memoKey, entry);
+    }
+    return entry;
   }
 
   private async bypass(compute: () => Promise<string>): Promise<CachedBody> {
