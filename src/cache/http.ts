@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { LRUCache } from 'lru-cache';
 import { Type } from 'typebox';
 import { NotFoundError } from '../errors.js';
 import type { Viewer } from '../plugins/auth.js';
@@ -98,13 +99,15 @@ async function answer<T, R>(
 ): Promise<T | R | Buffer> {
   const personalize = (payload: T) =>
     options.personalize ? options.personalize(payload, request.viewer) : payload;
-  if (options.bypass) {
+  const cache = request.server.cache;
+  // Nothing will be read or stored: the payload is used as is, not turned into JSON and back.
+  if (options.bypass || !cache.usable) {
+    if (!options.bypass) cache.countBypass();
     const response = await personalize(await options.compute());
     cacheHeaders(reply, 'BYPASS');
     return response;
   }
   const variant = variantOf(request.viewer, options);
-  const cache = request.server.cache;
   const result = await cache.fetch(
     options.key ?? requestKey(request),
     options.namespaces,
@@ -153,9 +156,21 @@ function cacheHeaders(reply: FastifyReply, outcome: CacheOutcome): void {
   addVary(reply, 'Authorization');
 }
 
+/**
+ * Keys already worked out, by raw URL: a URL always parses to the same params and query, and the
+ * same few URLs come back on every HIT. Bounded, whatever the query strings clients invent.
+ */
+const requestKeys = new LRUCache<string, string>({ max: 10_000 });
+
 /** Route pattern + params + query, keys sorted: `?a=1&b=2` and `?b=2&a=1` share one entry. */
 export function requestKey(request: FastifyRequest): string {
-  return `${request.routeOptions.url}?${JSON.stringify([sorted(request.params), sorted(request.query)])}`;
+  const memoKey = `${request.method} ${request.url}`;
+  let key = requestKeys.get(memoKey);
+  if (key === undefined) {
+    key = `${request.routeOptions.url}?${JSON.stringify([sorted(request.params), sorted(request.query)])}`;
+    requestKeys.set(memoKey, key);
+  }
+  return key;
 }
 
 function sorted(value: unknown): [string, unknown][] {

@@ -142,6 +142,19 @@ export class ResponseCache {
     this.startProbing();
   }
 
+  /**
+   * Whether `fetch` would read and store now. When not (CACHE_ENABLED=false, store down), a caller
+   * can compute its payload and use it as is instead of going through a JSON string; it must then
+   * call `countBypass()`.
+   */
+  get usable(): boolean {
+    return this.state === 'up' && !this.disabled;
+  }
+
+  countBypass(): void {
+    this.counters.bypasses++;
+  }
+
   get backend(): 'redis' | 'memory' {
     return this.store.kind;
   }
