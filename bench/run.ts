@@ -106,12 +106,22 @@ interface Server {
 const servers: Server[] = [];
 
 /**
- * How production runs the server: the build (`npm run build`, then `node dist/server.js`), made
- * once per tree into `.build-bench/` (directly under the root, as dist/ is, so migrations/ is found).
+ * How production runs the server: the build (`npm run build`) with `npm run start:prod`'s node
+ * flags, made once per tree into `.build-bench/` (directly under the root, as dist/ is, so
+ * migrations/ is found).
  * A tree without tsconfig.build.json (a comparison from before it existed), or BENCH_TSX=1, runs
  * the sources with `node --import tsx` (not the tsx CLI: one process, so its pid is the server's).
  */
 const builds = new Map<string, Promise<string[]>>();
+
+/** The node flags of the tree's `npm run start:prod`, so the server runs as production runs it. */
+function productionNodeFlags(root: string): string[] {
+  const { scripts } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    scripts?: Record<string, string>;
+  };
+  return (scripts?.['start:prod'] ?? '').split(/\s+/).filter((word) => word.startsWith('--'));
+}
+
 function serverArgs(root: string): Promise<string[]> {
   let args = builds.get(root);
   if (!args) {
@@ -129,7 +139,7 @@ function serverArgs(root: string): Promise<string[]> {
           cwd: root,
         },
       );
-      return ['--enable-source-maps', path.join(outDir, 'server.js')];
+      return [...productionNodeFlags(root), path.join(outDir, 'server.js')];
     })();
     builds.set(root, args);
   }
