@@ -4,6 +4,7 @@ import { articleCounts, articles, articleTags, tags, users } from '../../../src/
 import { waitFor } from '../../jobs/support.js';
 import { createTestApp, type TestApp } from '../../support/app.js';
 import { insertUser, type TestUser } from '../../support/users.js';
+import { articleId } from './support.js';
 
 /**
  * The list's `articlesCount` without a count: the unfiltered list reads `article_counts` and
@@ -79,18 +80,9 @@ async function counts(...tagNames: string[]): Promise<number[]> {
   return [await listed(), ...(await Promise.all(tagNames.map((tag) => listed(tag))))];
 }
 
-async function articleId(slug: string): Promise<number> {
-  const [row] = await t.deps.database.db
-    .select({ id: articles.id })
-    .from(articles)
-    .where(eq(articles.slug, slug));
-  if (!row) throw new Error(`no article ${slug}`);
-  return row.id;
-}
-
 /** A scheduled article whose time has come (as if its publish job was due). */
 async function makeDue(slug: string): Promise<number> {
-  const id = await articleId(slug);
+  const id = await articleId(t, slug);
   await t.deps.database.db
     .update(articles)
     .set({ publishAt: sql`now() - interval '1 second'` })

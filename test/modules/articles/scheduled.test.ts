@@ -4,6 +4,7 @@ import { articles, jobOutbox } from '../../../src/db/schema.js';
 import { settledRow, waitFor } from '../../jobs/support.js';
 import { createTestApp, type TestApp } from '../../support/app.js';
 import { insertUser, type TestUser } from '../../support/users.js';
+import { articleId } from './support.js';
 
 /**
  * Scheduled publishing through HTTP and the real job runner (embedded mode: the in-process queue
@@ -80,15 +81,6 @@ async function popularTags(): Promise<string[]> {
   return res.json().tags;
 }
 
-async function articleId(slug: string): Promise<number> {
-  const [row] = await t.deps.database.db
-    .select({ id: articles.id })
-    .from(articles)
-    .where(eq(articles.slug, slug));
-  if (!row) throw new Error(`no article ${slug}`);
-  return row.id;
-}
-
 /** Outbox rows of one job for one article (the payload is `{ articleId }` for both jobs here). */
 function outboxRows(name: string, id: number) {
   return t.deps.database.db
@@ -157,7 +149,7 @@ describe('an article scheduled in the future', () => {
     expect(feedAfter.json().articles[0].slug).toBe(created.slug);
     expect(await popularTags()).toContain(tag);
 
-    const id = await articleId(created.slug);
+    const id = await articleId(t, created.slug);
     const [publishJob] = await outboxRows('articles.publish', id);
     expect(await settledRow(t, publishJob?.id ?? '')).toMatchObject({ status: 'done' });
     const followUps = await outboxRows('notifications.article-published', id);
@@ -167,7 +159,7 @@ describe('an article scheduled in the future', () => {
 
   it('is published by the due sweep when its job was lost, and a replayed job changes nothing', async () => {
     const created = await create({ publishAt: inMs(3_600_000) });
-    const id = await articleId(created.slug);
+    const id = await articleId(t, created.slug);
     // The job is lost (its outbox row gone, as after a Redis data loss) and the time has passed.
     await t.deps.database.db
       .delete(jobOutbox)
@@ -198,7 +190,7 @@ describe('an article scheduled in the future', () => {
 describe('changing the schedule', () => {
   it('reschedules: the old job does nothing, the new one publishes on the new time', async () => {
     const created = await create({ publishAt: inMs(1000) });
-    const id = await articleId(created.slug);
+    const id = await articleId(t, created.slug);
     const later = inMs(3_600_000);
     const res = await t.app.inject({
       method: 'PUT',
@@ -252,9 +244,9 @@ describe('changing the schedule', () => {
     expect(again.statusCode).toBe(422);
     expect(again.json().errors.publishAt).toEqual(['cannot be changed: the article is already published']);
     expect((await get(created.slug)).statusCode).toBe(200);
-    expect(await outboxRows('notifications.article-published', await articleId(created.slug))).toHaveLength(
-      1,
-    );
+    expect(
+      await outboxRows('notifications.article-published', await articleId(t, created.slug)),
+    ).toHaveLength(1);
   });
 
   it('its comments are its author’s alone too, even after an anonymous 404 was cached', async () => {
@@ -298,7 +290,7 @@ describe('publishing at once', () => {
       const created = await create(publishAt === undefined ? {} : { publishAt });
       expect(created).toMatchObject({ publishAt: null, publishedAt: created.createdAt });
       expect((await get(created.slug, reader)).statusCode).toBe(200);
-      const id = await articleId(created.slug);
+      const id = await articleId(t, created.slug);
       expect(await outboxRows('articles.publish', id)).toHaveLength(0);
       const followUps = await outboxRows('notifications.article-published', id);
       expect(followUps).toHaveLength(1);

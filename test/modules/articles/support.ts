@@ -1,4 +1,6 @@
+import { eq } from 'drizzle-orm';
 import { expect } from 'vitest';
+import { articles } from '../../../src/db/schema.js';
 import type { TestApp } from '../../support/app.js';
 import type { TestUser } from '../../support/users.js';
 
@@ -39,4 +41,14 @@ export async function postArticle(
   });
   expect(res.statusCode, res.body).toBe(201);
   return res.json().article;
+}
+
+/** The database id of the article with this slug (for outbox rows, jobs and direct SQL). */
+export async function articleId(t: TestApp, slug: string): Promise<number> {
+  const [row] = await t.deps.database.db
+    .select({ id: articles.id })
+    .from(articles)
+    .where(eq(articles.slug, slug));
+  if (!row) throw new Error(`no article ${slug}`);
+  return row.id;
 }
