@@ -27,8 +27,9 @@ const execFileAsync = promisify(execFile);
  * Environment: BENCH_DATABASE_URL (a server URL; a database is created on it, default
  * postgres://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL (default redis://127.0.0.1:6379),
  * BENCH_DURATION (seconds per scenario, default 6), BENCH_CONNECTIONS (default 32),
- * BENCH_ONLY (comma-separated scenario names), BENCH_TSX=1 (run the server from its sources through tsx instead of the build), BENCH_NODE_ARGS (extra node flags for the server,
- * e.g. "--cpu-prof --cpu-prof-dir=prof"), BENCH_JSON (write the results as JSON to this file).
+ * BENCH_ONLY (comma-separated scenario names), BENCH_TSX=1 (run the server's sources through tsx
+ * instead of the build), BENCH_NODE_ARGS (extra node flags for the server, e.g.
+ * "--cpu-prof --cpu-prof-dir=prof"), BENCH_JSON (write the results as JSON to this file).
  *
  * Before/after in one run: BENCH_COMPARE_ROOT (a checkout of the previous state, e.g. made with
  * `git worktree add /tmp/before HEAD~1` or `git archive`, with node_modules linked) and/or
