@@ -4,7 +4,7 @@ import { articles, jobOutbox } from '../../../src/db/schema.js';
 import { settledRow, waitFor } from '../../jobs/support.js';
 import { createTestApp, type TestApp } from '../../support/app.js';
 import { insertUser, type TestUser } from '../../support/users.js';
-import { articleId } from './support.js';
+import { type ArticleJson, articleId, postArticle } from './support.js';
 
 /**
  * Scheduled publishing through HTTP and the real job runner (embedded mode: the in-process queue
@@ -29,33 +29,8 @@ beforeAll(async () => {
 });
 afterAll(() => t?.close());
 
-interface ArticleBody {
-  slug: string;
-  publishAt: string | null;
-  publishedAt: string | null;
-  createdAt: string;
-}
-
-let serial = 0;
-
-async function create(fields: { publishAt?: string; tagList?: string[] } = {}): Promise<ArticleBody> {
-  serial += 1;
-  const res = await t.app.inject({
-    method: 'POST',
-    url: '/api/articles',
-    headers: author.headers,
-    payload: {
-      article: {
-        title: `Scheduled ${serial} ${Math.random().toString(36).slice(2, 8)}`,
-        description: 'd',
-        body: 'b',
-        ...fields,
-      },
-    },
-  });
-  expect(res.statusCode, res.body).toBe(201);
-  return res.json().article;
-}
+/** Creates an article as the author (scheduled when `publishAt` is given). */
+const create = (fields: { publishAt?: string; tagList?: string[] } = {}) => postArticle(t, author, fields);
 
 function inMs(ms: number): string {
   return new Date(Date.now() + ms).toISOString();
@@ -95,7 +70,7 @@ function publishedToEveryone(slug: string, timeoutMs = 15_000) {
     `${slug} to be published`,
     async () => {
       const res = await get(slug);
-      return res.statusCode === 200 ? (res.json().article as ArticleBody) : undefined;
+      return res.statusCode === 200 ? (res.json().article as ArticleJson) : undefined;
     },
     timeoutMs,
   );
@@ -103,7 +78,7 @@ function publishedToEveryone(slug: string, timeoutMs = 15_000) {
 
 describe('an article scheduled in the future', () => {
   it('is its author’s alone until its time, then the delayed job publishes it', async () => {
-    const tag = `sched${serial}x${Math.random().toString(36).slice(2, 6)}`;
+    const tag = `sched${Math.random().toString(36).slice(2, 8)}`;
     const publishAt = inMs(1500);
     // Warm the shared caches first: the publish must invalidate them, not wait for a TTL.
     await listSlugs('');

@@ -12,6 +12,8 @@ export interface ArticleJson {
   tagList: string[];
   createdAt: string;
   updatedAt: string;
+  publishAt: string | null;
+  publishedAt: string | null;
   favorited: boolean;
   favoritesCount: number;
   author: { username: string; bio: string | null; image: string | null; following: boolean };
@@ -23,7 +25,13 @@ let serial = 0;
 export async function postArticle(
   t: TestApp,
   author: TestUser,
-  fields: Partial<{ title: string; description: string; body: string; tagList: string[] }> = {},
+  fields: Partial<{
+    title: string;
+    description: string;
+    body: string;
+    tagList: string[];
+    publishAt: string;
+  }> = {},
 ): Promise<ArticleJson> {
   serial += 1;
   const res = await t.app.inject({
@@ -36,6 +44,7 @@ export async function postArticle(
         description: fields.description ?? 'A description',
         body: fields.body ?? 'The body',
         ...(fields.tagList ? { tagList: fields.tagList } : {}),
+        ...(fields.publishAt ? { publishAt: fields.publishAt } : {}),
       },
     },
   });
