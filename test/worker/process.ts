@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
+import { waitFor } from '../jobs/support.js';
+import { TEST_JWT_SECRET, type TestApp } from '../support/app.js';
+import { TEST_REDIS_URL } from '../support/services.js';
 
 const WORKER = path.resolve('src/worker.ts');
 
@@ -60,4 +63,24 @@ export class WorkerProcess {
   kill(signal: NodeJS.Signals): void {
     this.child.kill(signal);
   }
+}
+
+/**
+ * A worker process next to the API of `t`, as production runs one: same database, data dir and
+ * Redis, logging at info (tests read the lines), migrations left to the API. `env` adds to or
+ * overrides that. Resolves once the worker says it has started.
+ */
+export async function startWorkerFor(t: TestApp, env: Record<string, string>): Promise<WorkerProcess> {
+  const worker = new WorkerProcess({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    JWT_SECRET: TEST_JWT_SECRET,
+    DATA_DIR: t.dataDir,
+    DATABASE_URL: t.config.databaseUrl,
+    REDIS_URL: TEST_REDIS_URL,
+    MIGRATE_ON_START: 'false',
+    ...env,
+  });
+  await waitFor(`the worker to start:\n${worker.output}`, () => worker.started(), 30_000);
+  return worker;
 }

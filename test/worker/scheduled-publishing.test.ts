@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { removeQueueKeys, waitFor } from '../jobs/support.js';
-import { createTestApp, TEST_JWT_SECRET, type TestApp, testDatabaseKind } from '../support/app.js';
+import { createTestApp, type TestApp, testDatabaseKind } from '../support/app.js';
 import { describeWithRedis, TEST_REDIS_URL } from '../support/services.js';
 import { insertUser } from '../support/users.js';
-import { WorkerProcess } from './process.js';
+import { startWorkerFor, type WorkerProcess } from './process.js';
 
 // Production layout: the API only records and enqueues, a separate worker process (BullMQ on the
 // real Redis) publishes, and both share PostgreSQL and the Redis response cache.
@@ -32,19 +32,8 @@ describeWithRedis.runIf(testDatabaseKind === 'postgres')('scheduled publishing w
   });
 
   it('a worker publishes the article on time and the API’s cached list shows it at once', async () => {
-    worker = new WorkerProcess({
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'info',
-      JWT_SECRET: TEST_JWT_SECRET,
-      DATA_DIR: t.dataDir,
-      DATABASE_URL: t.config.databaseUrl,
-      REDIS_URL: TEST_REDIS_URL,
-      QUEUE_PREFIX: prefix,
-      CACHE_KEY_PREFIX: cachePrefix,
-      MIGRATE_ON_START: 'false',
-    });
+    worker = await startWorkerFor(t, { QUEUE_PREFIX: prefix, CACHE_KEY_PREFIX: cachePrefix });
     const running = worker;
-    await waitFor(`the worker to start:\n${running.output}`, () => running.started(), 30_000);
 
     const author = await insertUser(t);
     const list = async () => {

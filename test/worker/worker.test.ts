@@ -8,7 +8,7 @@ import { startWorker } from '../../src/jobs/worker-runtime.js';
 import { probeEffects, removeQueueKeys, settledRow, uniqueKey, waitFor } from '../jobs/support.js';
 import { createTestApp, TEST_JWT_SECRET, type TestApp, testDatabaseKind } from '../support/app.js';
 import { describeWithRedis, TEST_REDIS_URL } from '../support/services.js';
-import { WorkerProcess } from './process.js';
+import { startWorkerFor, WorkerProcess } from './process.js';
 
 describe('worker start', () => {
   const config = () =>
@@ -71,20 +71,12 @@ describeWithRedis.runIf(testDatabaseKind === 'postgres')('worker processes', () 
   });
 
   async function startWorkerProcess(concurrency = 2): Promise<WorkerProcess> {
-    const worker = new WorkerProcess({
+    const worker = await startWorkerFor(t, {
       ...jobsEnv,
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'info',
-      JWT_SECRET: TEST_JWT_SECRET,
-      DATA_DIR: t.dataDir,
-      DATABASE_URL: t.config.databaseUrl,
-      REDIS_URL: TEST_REDIS_URL,
       QUEUE_PREFIX: prefix,
-      MIGRATE_ON_START: 'false',
       WORKER_CONCURRENCY: String(concurrency),
     });
     workers.push(worker);
-    await waitFor(`the worker to start:\n${worker.output}`, () => worker.started(), 30_000);
     return worker;
   }
 

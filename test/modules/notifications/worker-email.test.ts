@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { emailRowsTo, waitForEmailRows } from '../../email/wait.js';
 import { removeQueueKeys, waitFor } from '../../jobs/support.js';
-import { createTestApp, TEST_JWT_SECRET, type TestApp, testDatabaseKind } from '../../support/app.js';
+import { createTestApp, type TestApp, testDatabaseKind } from '../../support/app.js';
 import { type InboxServer, startInboxServer } from '../../support/inbox.js';
 import { describeWithRedis, TEST_REDIS_URL } from '../../support/services.js';
 import { insertUser } from '../../support/users.js';
-import { WorkerProcess } from '../../worker/process.js';
+import { startWorkerFor, type WorkerProcess } from '../../worker/process.js';
 
 /**
  * Production's shape: the API only enqueues (BullMQ), a separate `src/worker.ts` process sends
@@ -28,19 +28,7 @@ describeWithRedis.runIf(testDatabaseKind === 'postgres')('email through a worker
       QUEUE_PREFIX: prefix,
       RUN_JOBS_IN_API: 'false',
     });
-    worker = new WorkerProcess({
-      ...jobsEnv,
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'info',
-      JWT_SECRET: TEST_JWT_SECRET,
-      DATA_DIR: t.dataDir,
-      DATABASE_URL: t.config.databaseUrl,
-      REDIS_URL: TEST_REDIS_URL,
-      QUEUE_PREFIX: prefix,
-      SMTP_URL: mail.url,
-      MIGRATE_ON_START: 'false',
-    });
-    await waitFor(`the worker to start:\n${worker.output}`, () => worker.started(), 30_000);
+    worker = await startWorkerFor(t, { ...jobsEnv, QUEUE_PREFIX: prefix, SMTP_URL: mail.url });
   }, 60_000);
   afterAll(async () => {
     if (worker && worker.child.exitCode === null && worker.child.signalCode === null) {
