@@ -49,7 +49,10 @@ class VersionMemo {
     subscriber.on('message', (from: string, message: string) => {
       if (from !== this.channel) return;
       this.heard++;
-      this.forget(parseNamespaces(message));
+      const namespaces = parseNamespaces(message);
+      // A message it cannot read may have named anything: forget everything.
+      if (namespaces) this.forget(namespaces);
+      else this.forgetAll();
     });
     subscriber.on('ready', () => void this.subscribe());
     for (const event of ['close', 'end', 'reconnecting', 'error']) subscriber.on(event, () => this.stop());
@@ -98,17 +101,22 @@ class VersionMemo {
 
   private stop(): void {
     this.listening = false;
+    this.forgetAll();
+  }
+
+  /** Drops every token, and any read in flight with them. */
+  private forgetAll(): void {
     this.generation++;
     this.tokens.clear();
   }
 }
 
-function parseNamespaces(message: string): string[] {
+function parseNamespaces(message: string): string[] | undefined {
   try {
     const parsed: unknown = JSON.parse(message);
-    if (Array.isArray(parsed)) return parsed.filter((n): n is string => typeof n === 'string');
+    if (Array.isArray(parsed) && parsed.every((n) => typeof n === 'string')) return parsed;
   } catch {}
-  return [];
+  return undefined;
 }
 
 /**

@@ -71,6 +71,15 @@ describeWithRedis('namespace versions on Redis, remembered while the bump channe
     expect(next).toBe((await b.versions(['n:shared'], TTL))[0]);
   });
 
+  it('forgets everything on a bump message it cannot read', async () => {
+    const { store } = await listeningStore();
+    await store.versions(['n:garbled'], TTL);
+    const heard = store.bumpsHeard?.() ?? 0;
+    await raw.publish(`${prefix}bumps`, 'not a list of namespaces');
+    await vi.waitFor(() => expect(store.bumpsHeard?.()).toBe(heard + 1));
+    expect(store.knownVersions?.(['n:garbled'])).toBeUndefined();
+  });
+
   it('forgets its own bump at once, without waiting for its message', async () => {
     const { store } = await listeningStore();
     const [read] = await store.versions(['n:own'], TTL);
