@@ -29,7 +29,7 @@ export type CachedBody =
   /** The variant's response was already made from the current entry in this process. */
   | { outcome: 'HIT'; body?: undefined; derived: DerivedBody; derivedKey: string };
 
-/** Bytes of derived bodies (see `derived`) one process keeps. */
+/** Bytes of derived bodies (see `rememberDerived`) one process keeps. */
 const DERIVED_MAX_BYTES = 16 * 1024 * 1024;
 
 /** pino's signature, so `app.log.child(…)` or a worker's logger fits without an adapter. */
@@ -188,7 +188,7 @@ export class ResponseCache {
     compute: () => Promise<string>,
     variant?: CacheVariant,
   ): Promise<CachedBody> {
-    if (this.state !== 'up' || this.disabled) return this.bypass(compute);
+    if (!this.usable) return this.bypass(compute);
     const wanted = [EVERYTHING, ...namespaces, ...(variant?.namespaces ?? [])];
     let entry: string;
     let derivedKey: string;
@@ -264,7 +264,7 @@ export class ResponseCache {
     };
   }
 
-  /** Counters since start, for `/metrics`. */
+  /** Counters since start (read by tests; not exported on `/metrics` yet). */
   stats(): CacheStats {
     return { ...this.counters, bumpsHeard: this.store.bumpsHeard?.() ?? 0 };
   }
