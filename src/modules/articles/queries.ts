@@ -248,16 +248,20 @@ function prepareLists(db: Queryable) {
   };
 }
 
-const preparedLists = new WeakMap<Queryable, ReturnType<typeof prepareLists>>();
-
-function listsOf(db: Queryable): ReturnType<typeof prepareLists> {
-  let lists = preparedLists.get(db);
-  if (!lists) {
-    lists = prepareLists(db);
-    preparedLists.set(db, lists);
-  }
-  return lists;
+/** `prepare(db)` once per database handle (a transaction handle gets its own, short-lived). */
+function oncePerHandle<T>(prepare: (db: Queryable) => T): (db: Queryable) => T {
+  const prepared = new WeakMap<Queryable, T>();
+  return (db) => {
+    let value = prepared.get(db);
+    if (value === undefined) {
+      value = prepare(db);
+      prepared.set(db, value);
+    }
+    return value;
+  };
 }
+
+const listsOf = oncePerHandle(prepareLists);
 
 const FILTERS = ['tag', 'author', 'favorited', 'followedBy'] as const;
 
@@ -356,7 +360,7 @@ function prepareViewerFlags(db: Queryable) {
   return favoritedIds.unionAll(followedIds).prepare('article_viewer_flags');
 }
 
-const preparedViewerFlags = new WeakMap<Queryable, ReturnType<typeof prepareViewerFlags>>();
+const viewerFlagsQueryOf = oncePerHandle(prepareViewerFlags);
 
 /**
  * The viewer-specific flags for a set of articles and authors: one query (two index lookups on
@@ -373,12 +377,11 @@ export async function viewerFlags(
   if (viewerId === null || (articleIds.length === 0 && authorIds.length === 0)) {
     return { favorited, following };
   }
-  let query = preparedViewerFlags.get(db);
-  if (!query) {
-    query = prepareViewerFlags(db);
-    preparedViewerFlags.set(db, query);
-  }
-  const rows = await query.execute({ viewerId, articleIds: [...articleIds], authorIds: [...authorIds] });
+  const rows = await viewerFlagsQueryOf(db).execute({
+    viewerId,
+    articleIds: [...articleIds],
+    authorIds: [...authorIds],
+  });
   for (const row of rows) (row.kind === 'favorited' ? favorited : following).add(row.id);
   return { favorited, following };
 }
