@@ -1,4 +1,4 @@
-import type { EnqueueOptions } from '../jobs/definition.js';
+import type { JobEnqueuer } from '../jobs/definition.js';
 
 /**
  * Hands committed email_log rows over for delivery. Callers dispatch after their transaction
@@ -19,9 +19,7 @@ export interface DispatchLogger {
 }
 
 /** What dispatch needs from the jobs queue (`deps.jobs`, or a job handler's `ctx.jobs`). */
-export interface EmailSendEnqueuer {
-  enqueue(name: 'email.send', payload: { emailId: number }, options?: EnqueueOptions): Promise<string>;
-}
+export type EmailSendEnqueuer = Pick<JobEnqueuer, 'enqueueMany'>;
 
 /**
  * The job id of an email's send job: deterministic, so dispatching the same row twice (a retried
@@ -32,11 +30,16 @@ export function emailSendJobId(emailId: number): string {
   return `email-${emailId}`;
 }
 
-/** Enqueues `email.send` for each row; throws on the first failure (job handlers retry). */
+/**
+ * Enqueues `email.send` for each row, in one Redis round trip (a fan-out or digest batch of 500
+ * included). Throws when the queue does: job handlers are retried, and a row dispatched twice adds
+ * nothing new (the job ids above).
+ */
 export async function enqueueEmailSends(jobs: EmailSendEnqueuer, emailIds: readonly number[]): Promise<void> {
-  for (const emailId of emailIds) {
-    await jobs.enqueue('email.send', { emailId }, { jobId: emailSendJobId(emailId) });
-  }
+  await jobs.enqueueMany(
+    'email.send',
+    emailIds.map((emailId) => ({ payload: { emailId }, options: { jobId: emailSendJobId(emailId) } })),
+  );
 }
 
 /**

@@ -1,6 +1,5 @@
-import { emailSendJobId } from '../../email/dispatch.js';
 import { runEmailSendJob } from '../../email/job.js';
-import { defineJob, type JobEnqueuer } from '../definition.js';
+import { defineJob } from '../definition.js';
 
 /**
  * Retries of one email: with JOB_BACKOFF_MS = 2 s the waits double from 2 s to ~8.5 min, so an
@@ -16,16 +15,3 @@ export const emailSendJob = defineJob({
   // runEmailSendJob turns a 5xx, an unknown row or the last attempt into PermanentJobError.
   handle: (payload, ctx) => runEmailSendJob(ctx, ctx.mailer, payload),
 });
-
-/**
- * `email.send` for many committed email_log rows at once (a fan-out or digest batch): one Redis
- * round trip instead of one per row. The job ids are the request path's (`email-<id>`), so a row
- * dispatched twice, or a batch rerun after a crash, adds nothing new. Throws when the queue
- * does (the batch job is retried).
- */
-export async function enqueueEmailSendJobs(jobs: JobEnqueuer, emailIds: readonly number[]): Promise<void> {
-  await jobs.enqueueMany(
-    'email.send',
-    emailIds.map((emailId) => ({ payload: { emailId }, options: { jobId: emailSendJobId(emailId) } })),
-  );
-}

@@ -1,6 +1,6 @@
+import { enqueueEmailSends } from '../../email/dispatch.js';
 import { newArticleBatchBoundaries, queueNewArticleEmailBatch } from '../../modules/notifications/emails.js';
 import { defineJob, type JobContext, type JobToEnqueue } from '../definition.js';
-import { enqueueEmailSendJobs } from './email-send.js';
 
 /**
  * One batch of the new-article fan-out: emails the followers after `after` (up to `upTo`, or the
@@ -15,7 +15,7 @@ async function runBatch(
 ): Promise<void> {
   const limit = ctx.config.notificationBatchSize;
   const batch = await queueNewArticleEmailBatch(ctx.db, ctx.config, { articleId, ...range, limit });
-  await enqueueEmailSendJobs(ctx.jobs, batch.emailIds);
+  await enqueueEmailSends(ctx.jobs, batch.emailIds);
   if (batch.next !== null) {
     await ctx.jobs.enqueue(
       'notifications.new-article-batch',

@@ -1,3 +1,4 @@
+import { enqueueEmailSends } from '../../email/dispatch.js';
 import {
   digestWeekOf,
   digestWeekStarted,
@@ -5,7 +6,6 @@ import {
   queueWeeklyDigestBatch,
 } from '../../modules/notifications/emails.js';
 import { defineJob, PermanentJobError } from '../definition.js';
-import { enqueueEmailSendJobs } from './email-send.js';
 
 /**
  * The weekly digest. The recurring run (payload `{}`) starts every day but covers the previous
@@ -37,7 +37,7 @@ export const weeklyDigestJob = defineJob({
     }
     const limit = ctx.config.notificationBatchSize;
     const batch = await queueWeeklyDigestBatch(ctx.db, ctx.config, { weekStart, after, limit });
-    await enqueueEmailSendJobs(ctx.jobs, batch.emailIds);
+    await enqueueEmailSends(ctx.jobs, batch.emailIds);
     if (batch.next !== null) {
       await ctx.jobs.enqueue(
         'notifications.weekly-digest',
