@@ -1,76 +1,19 @@
-import { randomBytes } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { type SQL, sql } from 'drizzle-orm';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
-import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
-import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
-import postgres from 'postgres';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrationsFolder } from '../../src/db/migrate.js';
-import { testDatabaseKind } from '../support/app.js';
+import { migrationsUpTo, openEmptyDatabase, removeMigrationsCopy, type Scratch } from './support.js';
 
 /**
  * A database that already has articles when the article counters arrive: the migration that
  * adds their triggers (0002) must also count what exists, scheduled articles left out.
  */
 
-interface Scratch {
-  execute(query: SQL): Promise<Record<string, unknown>[]>;
-  /** Applies the migrations of `folder` that are not applied yet. */
-  migrate(folder: string): Promise<void>;
-  close(): Promise<void>;
-}
-
-async function openEmptyDatabase(): Promise<Scratch> {
-  if (testDatabaseKind === 'postgres') {
-    const adminUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-    const name = `conduit_backfill_${process.pid}_${randomBytes(4).toString('hex')}`;
-    const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`create database ${name}`);
-    const url = new URL(adminUrl);
-    url.pathname = `/${name}`;
-    const client = postgres(url.toString(), { max: 1, onnotice: () => {} });
-    const db = drizzlePostgres({ client });
-    return {
-      execute: async (query) => [...(await db.execute(query))],
-      migrate: (folder) => migratePostgres(db, { migrationsFolder: folder }),
-      close: async () => {
-        await client.end();
-        await admin.unsafe(`drop database if exists ${name} with (force)`);
-        await admin.end();
-      },
-    };
-  }
-  const client = await PGlite.create();
-  const db = drizzlePglite({ client });
-  return {
-    execute: async (query) => (await db.execute(query)).rows as Record<string, unknown>[],
-    migrate: (folder) => migratePglite(db, { migrationsFolder: folder }),
-    close: () => client.close(),
-  };
-}
-
-/** A copy of the migrations folder that stops after the first migration. */
-function firstMigrationOnly(): string {
-  const folder = mkdtempSync(path.join(tmpdir(), 'conduit-migrations-'));
-  cpSync(migrationsFolder, folder, { recursive: true });
-  const journalFile = path.join(folder, 'meta/_journal.json');
-  const journal = JSON.parse(readFileSync(journalFile, 'utf8'));
-  expect(journal.entries[0].tag).toBe('0000_initial_schema');
-  writeFileSync(journalFile, JSON.stringify({ ...journal, entries: journal.entries.slice(0, 1) }));
-  return folder;
-}
-
 let scratch: Scratch;
 let oldFolder: string;
 
 beforeAll(async () => {
   scratch = await openEmptyDatabase();
-  oldFolder = firstMigrationOnly();
+  oldFolder = migrationsUpTo('0000_initial_schema');
   await scratch.migrate(oldFolder);
   await scratch.execute(sql`insert into users (username, email, password_hash)
     values ('ann', 'ann@example.com', 'x'), ('bob', 'bob@example.com', 'x')`);
@@ -90,7 +33,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await scratch?.close();
-  if (oldFolder) rmSync(oldFolder, { recursive: true, force: true });
+  removeMigrationsCopy(oldFolder);
 });
 
 describe('the article counters migration', () => {

@@ -1,0 +1,1 @@
+ALTER TABLE "articles" ADD COLUMN "tag_list" text[] DEFAULT '{}'::text[] NOT NULL;
