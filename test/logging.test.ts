@@ -32,7 +32,8 @@ describe('logging', () => {
     expect(entries).toEqual([
       expect.objectContaining({
         msg: 'request completed',
-        req: expect.objectContaining({ method: 'GET', url: '/api/nothing' }),
+        // inject() comes from 127.0.0.1; the address was once silently dropped from this line.
+        req: expect.objectContaining({ method: 'GET', url: '/api/nothing', remoteAddress: '127.0.0.1' }),
         res: { statusCode: 404 },
         responseTime: expect.any(Number),
       }),
