@@ -159,6 +159,22 @@ function filterCondition(filter: FilterShape): SQL | undefined {
   );
 }
 
+/**
+ * How many articles the filter matches, as a scalar subquery of the page statement: one round trip
+ * for the page and its total. No filter or `?tag=` alone read the counter the triggers keep
+ * (migrations/0002_…); the others count the matching rows.
+ */
+function totalOf(filter: FilterShape): SQL<number> {
+  const keys = Object.keys(filter) as (keyof FilterShape)[];
+  if (keys.length === 0) {
+    return sql<number>`(select ${articleCounts.published} from ${articleCounts} where ${articleCounts.id} = 1)`;
+  }
+  if (keys.length === 1 && filter.tag !== undefined) {
+    return sql<number>`(select ${tags.articlesCount} from ${tags} where ${tags.name} = ${filter.tag})`;
+  }
+  return sql<number>`(select count(*)::integer from ${articles} where ${filterCondition(filter)})`;
+}
+
 function pageQuery(
   db: Queryable,
   filter: FilterShape,
@@ -167,7 +183,8 @@ function pageQuery(
 ) {
   return (
     db
-      .select(summaryColumns)
+      // `total` is evaluated once (an InitPlan), and only when the page has a row.
+      .select({ ...summaryColumns, total: totalOf(filter) })
       .from(articles)
       .innerJoin(users, eq(users.id, articles.authorId))
       .where(filterCondition(filter))
@@ -183,16 +200,18 @@ function countQuery(db: Queryable, filter: FilterShape) {
 }
 
 /**
- * The page query of a list or feed, unexecuted (docs/QUERIES.md and a test EXPLAIN it). Lists of
- * one filter or none run the same SQL as a prepared statement (`listArticles`).
+ * The page query of a list or feed, with each row's `total` (see `totalOf`), unexecuted
+ * (docs/QUERIES.md and a test EXPLAIN it). Lists of one filter or none run the same SQL as a
+ * prepared statement (`listArticles`).
  */
 export function articlePageQuery(db: Queryable, filter: ArticleFilter) {
   return pageQuery(db, filter, filter.limit, filter.offset);
 }
 
 /**
- * The count query of a list or feed, unexecuted. The unfiltered list and `?tag=` alone never run
- * it: they read the counters the database keeps (`article_counts`, `tags.articles_count`).
+ * The count query of a list or feed, unexecuted: what `total` must equal. A list runs it only for
+ * a page past the end (no row to carry `total`), and the unfiltered list and `?tag=` alone not even
+ * then: they read the counters the database keeps (`article_counts`, `tags.articles_count`).
  */
 export function articleCountQuery(db: Queryable, filter: ArticleFilter) {
   return countQuery(db, filter);
@@ -201,8 +220,9 @@ export function articleCountQuery(db: Queryable, filter: ArticleFilter) {
 /**
  * The lists of a fixed shape (no filter or one), prepared once per database handle: Drizzle
  * builds a query object and its SQL on every call otherwise, which costs more than the round trip
- * (docs/PERFORMANCE.md). The unfiltered list and the tag list count nothing: they read the
- * counters that triggers keep in the transaction of every change (migrations/0002_…).
+ * (docs/PERFORMANCE.md). Each has its page (with `total`) and the count for a page past the end.
+ * The unfiltered list and the tag list count nothing: they read the counters that triggers keep
+ * in the transaction of every change (migrations/0002_…).
  */
 function prepareLists(db: Queryable) {
   const limit = sql.placeholder('limit');
@@ -261,23 +281,26 @@ const listsOf = oncePerHandle(prepareLists);
 const FILTERS = ['tag', 'author', 'favorited', 'followedBy'] as const;
 
 /**
- * One page of published articles, newest published first, and the total count: two queries
- * whatever the page size (author and tags come in the same row). The same for every viewer.
- * With no filter or `?tag=` alone the count is a counter row, read by primary or unique key.
+ * One page of published articles, newest published first, and the total count: one statement
+ * whatever the page size (author, tags and the total come in the same row; a page past the end
+ * asks for the count alone). The same for every viewer. With no filter or `?tag=` alone the total
+ * is a counter row, read by primary or unique key.
  */
 export async function listArticles(db: Queryable, filter: ArticleFilter): Promise<ArticlePage> {
   const given = FILTERS.filter((key) => filter[key] !== undefined);
   const [key] = given;
   if (given.length > 1) {
     // Combined filters: rare, and the shape varies, so built per call.
-    const [rows, [total]] = await Promise.all([articlePageQuery(db, filter), articleCountQuery(db, filter)]);
-    return { articles: rows.map(toView), articlesCount: total?.count ?? 0 };
+    const rows = await articlePageQuery(db, filter);
+    const total = rows[0]?.total ?? (await articleCountQuery(db, filter))[0]?.count;
+    return { articles: rows.map(toView), articlesCount: total ?? 0 };
   }
   const lists = listsOf(db);
-  const { page, count: total } = key === undefined ? lists.all : lists[key];
+  const { page, count } = key === undefined ? lists.all : lists[key];
   const params = { limit: filter.limit, offset: filter.offset, ...(key && { [key]: filter[key] }) };
-  const [rows, [counted]] = await Promise.all([page.execute(params), total.execute(params)]);
-  return { articles: rows.map(toView), articlesCount: counted?.count ?? 0 };
+  const rows = await page.execute(params);
+  const total = rows[0]?.total ?? (await count.execute(params))[0]?.count;
+  return { articles: rows.map(toView), articlesCount: total ?? 0 };
 }
 
 async function findOne(db: Queryable, condition: SQL, viewerId: number | null): Promise<FullArticleView> {

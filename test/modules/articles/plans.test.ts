@@ -97,11 +97,16 @@ describe('query plans on 100k articles', () => {
 
   it('counts the unfiltered list and ?tag= without counting rows: the counters the triggers keep', async () => {
     const db = t.deps.database.db;
-    for (const filter of [{}, { tag: 'tag42' }, { tag: 'no-such-tag' }]) {
+    // A page with rows carries the counter in its statement; an empty one reads the counter row.
+    for (const [filter, statements] of [
+      [{}, 1],
+      [{ tag: 'tag42' }, 1],
+      [{ tag: 'no-such-tag' }, 2],
+    ] as const) {
       t.queries.reset();
       const { articlesCount } = await listArticles(db, { ...filter, limit: 20, offset: 0 });
-      // The page and one counter row, never a count(*) (which reads every matching row).
-      expect(t.queries.queries).toHaveLength(2);
+      // Never a count(*) (which reads every matching row).
+      expect(t.queries.queries).toHaveLength(statements);
       expect(t.queries.queries.join('\n')).not.toMatch(/count\(/i);
       const [real] = await articleCountQuery(db, { ...filter, limit: 20, offset: 0 });
       expect(articlesCount).toBe(real?.count);
