@@ -37,6 +37,20 @@ beforeAll(async () => {
   await db.execute(sql`insert into article_tags (article_id, tag_id)
     select a.id, t.id from articles a join tags t on t.name = 'tag' || ((a.id * 7 + 3) % 200)
     on conflict do nothing`);
+  // Skewed tags, as real tag clouds are: "popular" on every second article, a long tail
+  // ("tail<k>" on 10·k articles, the planner's statistics see most of them) and "rare" on the 5
+  // oldest articles.
+  await db.execute(sql`insert into tags (name) values ('popular'), ('rare')`);
+  await db.execute(sql`insert into article_tags (article_id, tag_id)
+    select a.id, t.id from articles a, tags t where t.name = 'popular' and a.id % 2 = 0`);
+  await db.execute(sql`insert into article_tags (article_id, tag_id)
+    select a.id, t.id from (select id from articles order by published_at limit 5) a, tags t
+    where t.name = 'rare'`);
+  await db.execute(sql`insert into tags (name) select 'tail' || k from generate_series(1, 30) k`);
+  await db.execute(sql`insert into article_tags (article_id, tag_id)
+    select a.first + (k * 7919 + n * 104729) % 100000, t.id
+    from generate_series(1, 30) k, generate_series(1, 300) n, tags t, (select min(id) as first from articles) a
+    where t.name = 'tail' || k and n <= 10 * k on conflict do nothing`);
   // Realistic neighbours: every seed user favorites 100 articles and follows 50 users.
   await db.execute(sql`insert into favorites (user_id, article_id)
     select u.id, a.first + (u.id * 997 + k * 1009) % 100000
@@ -93,6 +107,20 @@ describe('query plans on 100k articles', () => {
     expect(page).toMatch(/Index Scan Backward using articles_published_at_idx/);
     expect(page).not.toMatch(/Sort Key: articles\.published_at/);
     if (process.env.PRINT_PLANS) console.log(`--- none page\n${page}`);
+  });
+
+  it('serves a popular tag from the publication order and a rare one from the tag_list index', async () => {
+    const db = t.deps.database.db;
+    const popular = await explain(articlePageQuery(db, { tag: 'popular', limit: 20, offset: 0 }));
+    // 20 of every 40 rows match: walking the newest first finds them at once, with no sort.
+    expect(popular).toMatch(/Index Scan Backward using articles_published_at_idx/);
+    expect(popular).not.toMatch(/Sort Key: articles\.published_at/);
+    const rare = await explain(articlePageQuery(db, { tag: 'rare', limit: 20, offset: 0 }));
+    // 5 rows, the oldest: the walk above would read all 100,000 to find them.
+    expect(rare).toMatch(/articles_tag_list_idx/);
+    expect(rare).not.toMatch(/Index Scan Backward using articles_published_at_idx/);
+    if (process.env.PRINT_PLANS) console.log(`--- popular tag page\n${popular}\n--- rare tag page\n${rare}`);
+    expect((await listArticles(db, { tag: 'rare', limit: 20, offset: 0 })).articles).toHaveLength(5);
   });
 
   it('counts the unfiltered list and ?tag= without counting rows: the counters the triggers keep', async () => {

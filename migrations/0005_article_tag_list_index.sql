@@ -1,0 +1,1 @@
+CREATE INDEX "articles_tag_list_idx" ON "articles" USING gin ("tag_list");
