@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { Nullable } from '../../typebox.js';
 import { ProfileSchema } from '../profiles/schemas.js';
 
 /** Size limits (README "Profiles, articles, comments, tags"); a violation is a 422 naming the field. */
@@ -30,10 +31,10 @@ const ArticleFields = {
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
   // Beyond the spec (scheduled publishing); RealWorld clients ignore unknown fields.
-  publishAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+  publishAt: Nullable(Type.String({ format: 'date-time' }), {
     description: 'Requested publication time; null when published on creation',
   }),
-  publishedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+  publishedAt: Nullable(Type.String({ format: 'date-time' }), {
     description: 'When it became visible to everyone; null while scheduled (only its author sees it)',
   }),
   favorited: Type.Boolean(),

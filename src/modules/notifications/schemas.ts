@@ -2,6 +2,7 @@ import { Type } from 'typebox';
 import { EMAIL_STATUSES } from '../../email/log.js';
 import { TEMPLATE_NAMES } from '../../email/templates/index.js';
 import { NOTIFICATION_KINDS, UNSUBSCRIBE_TOKEN_MAX_LENGTH } from '../../email/unsubscribe.js';
+import { Nullable } from '../../typebox.js';
 
 const preferenceSwitches = {
   newFollower: Type.Boolean({ description: 'Someone follows you' }),
@@ -53,9 +54,6 @@ export const EmailLogQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
   offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
 });
-
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
-  Type.Union([schema, Type.Null()]);
 
 export const EmailLogEntry = Type.Object({
   id: Type.Integer(),

@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { Nullable } from '../../typebox.js';
 
 type SecurityRequirements = { [scheme: string]: string[] }[];
 /** OpenAPI `security` of routes that require a token (RealWorld `Token` or OAuth2 bearer). */
@@ -12,8 +13,8 @@ export const USERNAME_PARAM_MAX_LENGTH = 100;
 export const ProfileSchema = Type.Object(
   {
     username: Type.String(),
-    bio: Type.Union([Type.String(), Type.Null()]),
-    image: Type.Union([Type.String(), Type.Null()]),
+    bio: Nullable(Type.String()),
+    image: Nullable(Type.String()),
     following: Type.Boolean({
       description: 'Whether the signed-in user follows this user (false when anonymous)',
     }),

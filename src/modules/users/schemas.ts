@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { Nullable } from '../../typebox.js';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './passwords.js';
 
 /**
@@ -66,8 +67,8 @@ export const UserResponse = Type.Object({
     email: Type.String(),
     token: Type.String({ description: 'JWT access token: send as `Authorization: Token <jwt>`' }),
     username: Type.String(),
-    bio: Type.Union([Type.String(), Type.Null()], { description: '`null` until the user sets one' }),
-    image: Type.Union([Type.String(), Type.Null()], { description: '`null` until the user sets one' }),
+    bio: Nullable(Type.String(), { description: '`null` until the user sets one' }),
+    image: Nullable(Type.String(), { description: '`null` until the user sets one' }),
     emailVerified: Type.Boolean({ description: 'Whether the email address was verified' }),
   }),
 });
