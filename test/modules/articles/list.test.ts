@@ -196,6 +196,32 @@ describe('query count', () => {
     expect(large).toBe(3);
   });
 
+  it('runs the first page of the unfiltered list as a statement without parameters, one per page size', async () => {
+    const everything = await list('?limit=25');
+    for (const [query, expected] of [
+      ['', everything.articles.slice(0, 20)],
+      ['?limit=7', everything.articles.slice(0, 7)],
+      ['?limit=7&offset=0', everything.articles.slice(0, 7)],
+      ['?limit=7&offset=7', everything.articles.slice(7, 14)],
+    ] as const) {
+      let body: Awaited<ReturnType<typeof list>> | undefined;
+      await countQueries(async () => {
+        body = await list(query);
+      });
+      expect(body, query).toEqual({ articles: expected, articlesCount: 25 });
+      const [statement = ''] = t.queries.queries;
+      if (query.includes('offset=7')) {
+        // Later pages bind limit and offset (any page of any size: planned per execution).
+        expect(statement).toMatch(/limit \$\d+ offset \$\d+$/);
+      } else {
+        // Planned once per connection: the page size is in the text; the one bound value is the
+        // counter row's id (a statement with none would go through the simple protocol).
+        expect(statement).toMatch(query ? /limit 7$/ : /limit 20$/);
+        expect(statement.match(/\$\d+/g)).toEqual(['$1']);
+      }
+    }
+  });
+
   it('asks for the count alone only for a page past the end, and the total is still right', async () => {
     // 25 articles: 14 by ann, 11 by bob; "even" tags 7 of ann's.
     const pastTheEnd: [string, number][] = [
