@@ -9,6 +9,7 @@ import {
   profileColumns,
   usernameIs,
 } from '../profiles/service.js';
+import { PAGE_LIMIT_MAX } from './schemas.js';
 
 /**
  * The read side of articles. Every read returns a viewer-independent view (what a response cache
@@ -269,23 +270,27 @@ function prepareLists(db: Queryable) {
   };
 }
 
+/** What `map` holds for `key`, made by `create` the first time it is asked for. */
+function getOrCreate<K, V>(
+  map: { get(key: K): V | undefined; set(key: K, value: V): unknown },
+  key: K,
+  create: (key: K) => V,
+): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = create(key);
+    map.set(key, value);
+  }
+  return value;
+}
+
 /** `prepare(db)` once per database handle (a transaction handle gets its own, short-lived). */
 function oncePerHandle<T>(prepare: (db: Queryable) => T): (db: Queryable) => T {
   const prepared = new WeakMap<Queryable, T>();
-  return (db) => {
-    let value = prepared.get(db);
-    if (value === undefined) {
-      value = prepare(db);
-      prepared.set(db, value);
-    }
-    return value;
-  };
+  return (db) => getOrCreate(prepared, db, prepare);
 }
 
 const listsOf = oncePerHandle(prepareLists);
-
-/** Page sizes the route allows (`paging` in schemas.ts caps at 100). */
-const FIRST_PAGE_MAX_LIMIT = 100;
 
 /**
  * The first page of the unfiltered list, the request most readers make, as one statement per page
@@ -305,15 +310,11 @@ function prepareFirstPages(db: Queryable) {
     const literalLimit = sql.raw(String(limit)) as unknown as Placeholder;
     return pageQuery(db, {}, literalLimit, 0).prepare(`articles_all_first_page_${limit}`);
   }
-  return (limit: number) => {
-    if (!Number.isSafeInteger(limit) || limit < 1 || limit > FIRST_PAGE_MAX_LIMIT) return undefined;
-    let page = byLimit.get(limit);
-    if (page === undefined) {
-      page = prepareFirstPage(limit);
-      byLimit.set(limit, page);
-    }
-    return page;
-  };
+  // At most PAGE_LIMIT_MAX statements: the sizes `paging` lets through.
+  return (limit: number) =>
+    Number.isSafeInteger(limit) && limit >= 1 && limit <= PAGE_LIMIT_MAX
+      ? getOrCreate(byLimit, limit, prepareFirstPage)
+      : undefined;
 }
 
 const firstPagesOf = oncePerHandle(prepareFirstPages);
@@ -329,16 +330,21 @@ export async function listArticles(db: Queryable, filter: ArticleFilter): Promis
   const [key] = given;
   if (given.length > 1) {
     // Combined filters: rare, and the shape varies, so built per call.
-    const rows = await articlePageQuery(db, filter);
-    const total = rows[0]?.total ?? (await articleCountQuery(db, filter))[0]?.count;
-    return { articles: rows.map(toView), articlesCount: total ?? 0 };
+    return pageOf(await articlePageQuery(db, filter), () => articleCountQuery(db, filter));
   }
   const lists = listsOf(db);
   const { page, count } = key === undefined ? lists.all : lists[key];
   const params = { limit: filter.limit, offset: filter.offset, ...(key && { [key]: filter[key] }) };
   const firstPage = key === undefined && filter.offset === 0 ? firstPagesOf(db)(filter.limit) : undefined;
-  const rows = await (firstPage ?? page).execute(params);
-  const total = rows[0]?.total ?? (await count.execute(params))[0]?.count;
+  return pageOf(await (firstPage ?? page).execute(params), () => count.execute(params));
+}
+
+/** The page's rows with their total; a page past the end has no row to carry it, so it counts. */
+async function pageOf(
+  rows: (ArticleRow & { total: number })[],
+  countAlone: () => Promise<{ count: number }[]>,
+): Promise<ArticlePage> {
+  const total = rows[0]?.total ?? (await countAlone())[0]?.count;
   return { articles: rows.map(toView), articlesCount: total ?? 0 };
 }
 
