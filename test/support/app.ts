@@ -3,14 +3,21 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import type { SQL } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import postgres from 'postgres';
 import { inject } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
-import { type DatabaseHandle, openDatabase } from '../../src/db/client.js';
+import { type Database, type DatabaseHandle, openDatabase } from '../../src/db/client.js';
 import { createDeps, type Deps } from '../../src/deps.js';
+
+/** The rows of raw SQL on either driver: postgres.js answers an array, PGlite `{ rows }`. */
+export async function sqlRows<Row = Record<string, unknown>>(db: Database, query: SQL): Promise<Row[]> {
+  const result = await db.execute(query);
+  return (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Row[];
+}
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
 

@@ -2,7 +2,7 @@ import { count, eq, isNotNull, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { articleCounts, articles, articleTags, tags, users } from '../../../src/db/schema.js';
 import { waitFor } from '../../jobs/support.js';
-import { createTestApp, type TestApp } from '../../support/app.js';
+import { createTestApp, sqlRows, type TestApp } from '../../support/app.js';
 import { insertUser, type TestUser } from '../../support/users.js';
 import { articleId } from './support.js';
 
@@ -99,15 +99,13 @@ async function expectCountersExact(): Promise<void> {
   expect(await listed()).toBe(published?.n);
   // Plain SQL: Drizzle leaves columns unqualified in a one-table select, which a subquery would
   // resolve against its own tables.
-  const result = await db.execute(sql`select t.name, t.articles_count as stored,
+  const perTag = await sqlRows<{ name: string; stored: number; real: number }>(
+    db,
+    sql`select t.name, t.articles_count as stored,
       (select count(*)::integer from article_tags l join articles a on a.id = l.article_id
         where l.tag_id = t.id and a.published_at is not null) as real
-    from tags t`);
-  const perTag = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as {
-    name: string;
-    stored: number;
-    real: number;
-  }[];
+    from tags t`,
+  );
   expect(perTag.length).toBeGreaterThan(0);
   for (const tag of perTag) expect(tag, tag.name).toMatchObject({ stored: tag.real });
   for (const tag of perTag.slice(0, 20)) expect(await listed(tag.name), tag.name).toBe(tag.real);

@@ -6,7 +6,7 @@ import {
   articlePageQuery,
   listArticles,
 } from '../../../src/modules/articles/queries.js';
-import { createTestApp, type TestApp } from '../../support/app.js';
+import { createTestApp, sqlRows, type TestApp } from '../../support/app.js';
 import { insertUser, type TestUser } from '../../support/users.js';
 
 /**
@@ -72,11 +72,7 @@ afterAll(() => t.close());
 async function explain(query: { getSQL(): SQL }): Promise<string> {
   // PRINT_PLANS=analyze prints measured plans (how docs/QUERIES.md was made).
   const verb = process.env.PRINT_PLANS === 'analyze' ? sql`explain (analyze, buffers)` : sql`explain`;
-  const result = await t.deps.database.db.execute(sql`${verb} ${query.getSQL()}`);
-  const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Record<
-    string,
-    string
-  >[];
+  const rows = await sqlRows<Record<string, string>>(t.deps.database.db, sql`${verb} ${query.getSQL()}`);
   return rows.map((row) => Object.values(row)[0]).join('\n');
 }
 

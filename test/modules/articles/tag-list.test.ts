@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { articles, articleTags, tags } from '../../../src/db/schema.js';
 import { staleTagLists } from '../../db/support.js';
 import { waitFor } from '../../jobs/support.js';
-import { createTestApp, type TestApp, testDatabaseKind } from '../../support/app.js';
+import { createTestApp, sqlRows, type TestApp, testDatabaseKind } from '../../support/app.js';
 import { insertUser, type TestUser } from '../../support/users.js';
 import { articleId, postArticle } from './support.js';
 
@@ -23,10 +23,7 @@ beforeAll(async () => {
 });
 afterAll(() => t?.close());
 
-async function rows(query: SQL): Promise<Record<string, unknown>[]> {
-  const result = await t.deps.database.db.execute(query);
-  return (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Record<string, unknown>[];
-}
+const rows = (query: SQL) => sqlRows(t.deps.database.db, query);
 
 let serial = 0;
 /** Tag names no other test uses, lower-case ASCII (alphabetical in every collation), as given. */
