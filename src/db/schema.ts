@@ -36,6 +36,9 @@ export const users = pgTable(
     image: text('image'),
     role: userRole('role').notNull().default('user'),
     emailVerifiedAt: timestamp('email_verified_at', { withTimezone: true, mode: 'date' }),
+    // Every access token carries the value it was issued under; a password change, a reset or
+    // sign-out-everywhere increments it, so every earlier token stops matching at once.
+    tokenVersion: integer('token_version').notNull().default(0),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -61,6 +64,9 @@ export const refreshTokens = pgTable(
     expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
     rotatedAt: timestamp('rotated_at', { withTimezone: true, mode: 'date' }),
     revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
+    // The user's token_version at issue: a rotation only succeeds while it still matches, so a token
+    // written by a rotation that raced a revocation cannot outlive it.
+    tokenVersion: integer('token_version').notNull().default(0),
     createdAt: createdAt(),
   },
   (t) => [
