@@ -338,8 +338,11 @@ async function main(): Promise<void> {
     const auth = { authorization: `Token ${token}` };
     // Many viewers: tokens minted with the servers' secret (what a login would return), not
     // 1,000 argon2 logins (~30 s of CPU here).
-    const signer = createAccessTokenSigner(jwtSecret, 3600);
-    const viewerTokens = await Promise.all(seeded.userIds.slice(0, VIEWERS).map((id) => signer.sign(id)));
+    // Seeded users never changed their password: token version 0.
+    const signer = createAccessTokenSigner(jwtSecret, { accessTtlSeconds: 3600, sessionTtlSeconds: 3600 });
+    const viewerTokens = await Promise.all(
+      seeded.userIds.slice(0, VIEWERS).map((id) => signer.sign({ id, tokenVersion: 0 })),
+    );
     let viewer = 0;
     let counter = 0;
     const slugs = seeded.slugs;

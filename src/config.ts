@@ -29,7 +29,10 @@ export interface Config {
   /** Recipients per notification fan-out job (new article, weekly digest); NOTIFICATION_BATCH_SIZE. */
   readonly notificationBatchSize: number;
   readonly jwtSecret: string;
+  /** OAuth2 access tokens (ACCESS_TOKEN_TTL): short, their clients refresh them. */
   readonly accessTokenTtlSeconds: number;
+  /** The RealWorld `user.token` (SESSION_TOKEN_TTL): stock clients never refresh it. */
+  readonly sessionTokenTtlSeconds: number;
   readonly refreshTokenTtlSeconds: number;
   /** `false` (CACHE_ENABLED=false): every cached GET reads the database (benchmarks, debugging). */
   readonly cacheEnabled: boolean;
@@ -268,6 +271,7 @@ export function loadConfig(env: Env = process.env): Config {
     notificationBatchSize: integer(env, 'NOTIFICATION_BATCH_SIZE', 500, 1, 5000),
     jwtSecret: jwtSecret(env, nodeEnv, dataDir),
     accessTokenTtlSeconds: duration(env, 'ACCESS_TOKEN_TTL', 15 * 60),
+    sessionTokenTtlSeconds: duration(env, 'SESSION_TOKEN_TTL', 7 * 86400),
     refreshTokenTtlSeconds: duration(env, 'REFRESH_TOKEN_TTL', 30 * 86400),
     cacheEnabled: boolean(env, 'CACHE_ENABLED', true),
     cacheTtlSeconds: integer(env, 'CACHE_TTL_SECONDS', 60, 1, 86400),

@@ -48,7 +48,10 @@ export interface DepsOverrides {
 
 export async function createDeps(config: Config, overrides: DepsOverrides = {}): Promise<Deps> {
   const database = overrides.database ?? (await openDatabase(config));
-  const accessTokens = createAccessTokenSigner(config.jwtSecret, config.accessTokenTtlSeconds);
+  const accessTokens = createAccessTokenSigner(config.jwtSecret, {
+    accessTtlSeconds: config.accessTokenTtlSeconds,
+    sessionTtlSeconds: config.sessionTokenTtlSeconds,
+  });
   const redis = config.redisUrl ? createRedis(config.redisUrl, 'conduit-api') : undefined;
   // ioredis reports connection trouble as events; without a listener they would crash the process.
   redis?.on('error', () => {});

@@ -29,6 +29,7 @@ describe('config', () => {
     [{ REDIS_URL: 'http://localhost' }, /^REDIS_URL must start with redis:/],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL must be one of/],
     [{ ACCESS_TOKEN_TTL: '15 minutes' }, /^ACCESS_TOKEN_TTL must be a duration/],
+    [{ SESSION_TOKEN_TTL: 'a week' }, /^SESSION_TOKEN_TTL must be a duration/],
     [{ ADMIN_EMAIL: 'admin@example.com' }, /^ADMIN_EMAIL and ADMIN_PASSWORD must be set together/],
     [{ CORS_ORIGINS: 'example.com' }, /^CORS_ORIGINS must be a comma-separated list of origins/],
   ])('refuses %o with one clear message naming the variable', (env, message) => {
@@ -40,6 +41,15 @@ describe('config', () => {
     const config = loadConfig({ DATA_DIR: dataDir(), ACCESS_TOKEN_TTL: '5m', REFRESH_TOKEN_TTL: '7d' });
     expect(config.accessTokenTtlSeconds).toBe(300);
     expect(config.refreshTokenTtlSeconds).toBe(7 * 86400);
+  });
+
+  it('gives the RealWorld session token 7 days and OAuth2 access tokens 15 minutes by default', () => {
+    const defaults = loadConfig({ DATA_DIR: dataDir() });
+    expect(defaults.sessionTokenTtlSeconds).toBe(7 * 86400);
+    expect(defaults.accessTokenTtlSeconds).toBe(15 * 60);
+    expect(loadConfig({ DATA_DIR: dataDir(), SESSION_TOKEN_TTL: '30d' }).sessionTokenTtlSeconds).toBe(
+      30 * 86400,
+    );
   });
 
   it('refuses to start in production without a strong JWT_SECRET', () => {

@@ -4,7 +4,11 @@ import fp from 'fastify-plugin';
 import type { Database } from '../db/client.js';
 import { users } from '../db/schema.js';
 import { ForbiddenError, UnauthorizedError } from '../errors.js';
-import { type AccessTokenSigner, InvalidAccessTokenError } from '../modules/auth/access-token.js';
+import {
+  type AccessTokenSigner,
+  InvalidAccessTokenError,
+  type VerifiedAccessToken,
+} from '../modules/auth/access-token.js';
 
 /** The signed-in user of a request, as far as routes and services need to know. */
 export interface Viewer {
@@ -45,7 +49,9 @@ export interface AuthPluginOptions {
   accessTokens: AccessTokenSigner;
 }
 
-type Lookup = { resolve: (viewer: Viewer | undefined) => void; reject: (error: unknown) => void };
+/** A viewer with the token version of their row, read in the same query (no extra round trip). */
+type ViewerRow = Viewer & { tokenVersion: number };
+type Lookup = { resolve: (viewer: ViewerRow | undefined) => void; reject: (error: unknown) => void };
 
 /**
  * Looks viewers up by id with one query for every request that asks within one event-loop turn
@@ -54,10 +60,10 @@ type Lookup = { resolve: (viewer: Viewer | undefined) => void; reject: (error: u
  * reflects the database after the request arrived, exactly as a query of its own would: a user
  * deleted a moment ago is not found.
  */
-function viewerLoader(db: Database): (id: number) => Promise<Viewer | undefined> {
+function viewerLoader(db: Database): (id: number) => Promise<ViewerRow | undefined> {
   // Prepared once: Drizzle's per-call query building costs more than the round trip.
   const viewersByIds = db
-    .select({ id: users.id, username: users.username, role: users.role })
+    .select({ id: users.id, username: users.username, role: users.role, tokenVersion: users.tokenVersion })
     .from(users)
     .where(sql`${users.id} = any(${sql.placeholder('ids')})`)
     .prepare('auth_viewers_by_ids');
@@ -104,18 +110,23 @@ export const authPlugin = fp<AuthPluginOptions>(
         if (required) throw new UnauthorizedError();
         return;
       }
-      let userId: number;
+      let claims: VerifiedAccessToken;
       try {
-        userId = await accessTokens.verify(token);
+        claims = await accessTokens.verify(token);
       } catch (error) {
         if (error instanceof InvalidAccessTokenError)
           throw new UnauthorizedError(error.message, 'invalid_token');
         throw error;
       }
       // A token outlives nothing: a deleted user's tokens stop working at once.
-      const user = await findViewer(userId);
+      const user = await findViewer(claims.userId);
       if (!user) throw new UnauthorizedError('The user of this token no longer exists', 'invalid_token');
-      request.viewer = user;
+      // Exact match: a password change, a reset or sign-out-everywhere moved the row on, even
+      // within the second the token was issued in.
+      if (user.tokenVersion !== claims.tokenVersion)
+        throw new UnauthorizedError('The access token was revoked', 'invalid_token');
+      const { tokenVersion: _, ...viewer } = user;
+      request.viewer = viewer;
     }
 
     app.decorate('authenticate', (request: FastifyRequest) => resolveViewer(request, true));

@@ -117,3 +117,24 @@ export async function createTestApp(
     },
   };
 }
+
+/**
+ * A second instance of `t`'s app on the same PostgreSQL database, as another server process would
+ * be: its own pool, signer (verified-token memory), viewer batching and in-memory cache.
+ */
+export async function createSecondInstance(
+  t: TestApp,
+): Promise<{ app: FastifyInstance; close(): Promise<void> }> {
+  if (!t.config.databaseUrl)
+    throw new Error('a second instance shares a PostgreSQL database (postgres project)');
+  const deps = await createDeps(t.config);
+  const app = await buildApp(deps);
+  await app.ready();
+  return {
+    app,
+    close: async () => {
+      await app.close();
+      await deps.close();
+    },
+  };
+}

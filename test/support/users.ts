@@ -41,7 +41,7 @@ export async function insertUser(
     })
     .returning({ id: users.id });
   if (!row) throw new Error('insertUser: no row');
-  const token = await t.deps.accessTokens.sign(row.id);
+  const token = await t.deps.accessTokens.signSession({ id: row.id, tokenVersion: 0 });
   return {
     id: row.id,
     email,

@@ -8,12 +8,35 @@ import { LRUCache } from 'lru-cache';
 const ALGORITHM = 'HS256';
 const ISSUER = 'conduit-api';
 const AUDIENCE = 'conduit-api';
+/** The claim with the user's token version at issue (`users.token_version`). */
+const VERSION_CLAIM = 'ver';
+
+/** Whom a token is for: the user and their current token version. */
+export interface TokenSubject {
+  id: number;
+  tokenVersion: number;
+}
+
+/** What a valid token says. The version is compared with the user's row on every request. */
+export interface VerifiedAccessToken {
+  userId: number;
+  tokenVersion: number;
+}
 
 export interface AccessTokenSigner {
-  sign(userId: number): Promise<string>;
-  /** The user id in a valid token; throws InvalidAccessTokenError otherwise. */
-  verify(token: string): Promise<number>;
+  /** An OAuth2 access token: lives `ttlSeconds` (ACCESS_TOKEN_TTL); its client refreshes it. */
+  sign(subject: TokenSubject): Promise<string>;
+  /** The RealWorld `user.token`: lives `sessionTtlSeconds` (SESSION_TOKEN_TTL); stock clients never refresh. */
+  signSession(subject: TokenSubject): Promise<string>;
+  /** What a valid token says; throws InvalidAccessTokenError otherwise. */
+  verify(token: string): Promise<VerifiedAccessToken>;
   readonly ttlSeconds: number;
+  readonly sessionTtlSeconds: number;
+}
+
+export interface AccessTokenLifetimes {
+  accessTtlSeconds: number;
+  sessionTtlSeconds: number;
 }
 
 export class InvalidAccessTokenError extends Error {
@@ -24,30 +47,51 @@ export class InvalidAccessTokenError extends Error {
  * Tokens this process has verified, by their exact text (signature included), with what they say.
  * A client sends the same token on every request until it expires; verifying it again (WebCrypto
  * HMAC, a thread-pool round trip) was ~5 % of a signed-in request's CPU (docs/PERFORMANCE.md).
- * Expiry is still checked on every use. Only successes are kept: a forged token costs a full check.
+ * Expiry is still checked on every use, and revocation is not decided here: the version a token
+ * carries is compared with the user's row, read on every request. Only successes are kept: a
+ * forged token costs a full check.
  */
 const VERIFIED_TOKENS_MAX = 10_000;
 
-export function createAccessTokenSigner(secret: string, ttlSeconds: number): AccessTokenSigner {
+/**
+ * Tokens issued before versions existed have no `ver` claim: they count as version 0, the version
+ * every user starts at, so a deploy signs nobody out, and the first revocation (version 1) ends them.
+ */
+function versionOf(payload: Record<string, unknown>): number {
+  const version = payload[VERSION_CLAIM];
+  if (version === undefined) return 0;
+  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0)
+    throw new InvalidAccessTokenError('bad version');
+  return version;
+}
+
+export function createAccessTokenSigner(
+  secret: string,
+  { accessTtlSeconds, sessionTtlSeconds }: AccessTokenLifetimes,
+): AccessTokenSigner {
   const key = new TextEncoder().encode(secret);
-  const verified = new LRUCache<string, { userId: number; exp: number }>({ max: VERIFIED_TOKENS_MAX });
+  const verified = new LRUCache<string, VerifiedAccessToken & { exp: number }>({ max: VERIFIED_TOKENS_MAX });
   const expired = () => new InvalidAccessTokenError('The access token expired');
+  const signFor = (subject: TokenSubject, ttlSeconds: number) =>
+    new SignJWT({ [VERSION_CLAIM]: subject.tokenVersion })
+      .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+      .setSubject(String(subject.id))
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
+      .sign(key);
   return {
-    ttlSeconds,
-    sign: (userId) =>
-      new SignJWT({})
-        .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
-        .setSubject(String(userId))
-        .setIssuer(ISSUER)
-        .setAudience(AUDIENCE)
-        .setIssuedAt()
-        .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
-        .sign(key),
+    ttlSeconds: accessTtlSeconds,
+    sessionTtlSeconds,
+    sign: (subject) => signFor(subject, accessTtlSeconds),
+    signSession: (subject) => signFor(subject, sessionTtlSeconds),
     verify: async (token) => {
       const known = verified.get(token);
       if (known) {
         // jose's rule, with no clock tolerance: expired once `exp` is not in the future.
-        if (known.exp > Math.floor(Date.now() / 1000)) return known.userId;
+        if (known.exp > Math.floor(Date.now() / 1000))
+          return { userId: known.userId, tokenVersion: known.tokenVersion };
         verified.delete(token);
         throw expired();
       }
@@ -60,8 +104,9 @@ export function createAccessTokenSigner(secret: string, ttlSeconds: number): Acc
         });
         const userId = Number(payload.sub);
         if (!Number.isSafeInteger(userId) || userId <= 0) throw new InvalidAccessTokenError('bad subject');
-        verified.set(token, { userId, exp: payload.exp as number });
-        return userId;
+        const tokenVersion = versionOf(payload);
+        verified.set(token, { userId, tokenVersion, exp: payload.exp as number });
+        return { userId, tokenVersion };
       } catch (error) {
         if (error instanceof joseErrors.JWTExpired) throw expired();
         throw new InvalidAccessTokenError('The access token is invalid');

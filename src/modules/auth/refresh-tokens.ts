@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { and, eq, gt, isNull } from 'drizzle-orm';
 import type { Database, Transaction } from '../../db/client.js';
-import { refreshTokens } from '../../db/schema.js';
+import { refreshTokens, users } from '../../db/schema.js';
 
 /**
  * OAuth2 refresh tokens: 256 random bits, handed out once, stored only as a SHA-256 hash (a
@@ -24,29 +24,34 @@ function hashToken(token: string): string {
 export interface IssuedRefreshToken {
   token: string;
   userId: number;
+  /** The user's token version it was issued under: access tokens made alongside carry it too. */
+  tokenVersion: number;
   familyId: string;
 }
 
 /** A new refresh token, in a new family (a new login) unless `familyId` continues one. */
 export async function issueRefreshToken(
   db: Database | Transaction,
-  userId: number,
+  user: { id: number; tokenVersion: number },
   ttlSeconds: number,
   familyId: string = randomUUID(),
 ): Promise<IssuedRefreshToken> {
   const token = randomBytes(32).toString('base64url');
   await db.insert(refreshTokens).values({
-    userId,
+    userId: user.id,
+    tokenVersion: user.tokenVersion,
     familyId,
     tokenHash: hashToken(token),
     expiresAt: new Date(Date.now() + ttlSeconds * 1000),
   });
-  return { token, userId, familyId };
+  return { token, userId: user.id, tokenVersion: user.tokenVersion, familyId };
 }
 
 /**
  * Exchanges a refresh token for its successor. The conditional UPDATE marks it rotated atomically,
- * so of two concurrent uses only one wins; the loser is treated as a reuse.
+ * so of two concurrent uses only one wins; the loser is treated as a reuse. It also requires the
+ * user's token version to be the one the token was issued under: after a revocation (password
+ * change, reset, sign-out-everywhere) no token of the user rotates, even one its UPDATE missed.
  */
 export async function rotateRefreshToken(
   db: Database,
@@ -59,17 +64,20 @@ export async function rotateRefreshToken(
     const [current] = await tx
       .update(refreshTokens)
       .set({ rotatedAt: now })
+      .from(users)
       .where(
         and(
           eq(refreshTokens.tokenHash, tokenHash),
+          eq(users.id, refreshTokens.userId),
+          eq(users.tokenVersion, refreshTokens.tokenVersion),
           isNull(refreshTokens.rotatedAt),
           isNull(refreshTokens.revokedAt),
           gt(refreshTokens.expiresAt, now),
         ),
       )
-      .returning({ userId: refreshTokens.userId, familyId: refreshTokens.familyId });
+      .returning({ id: users.id, tokenVersion: users.tokenVersion, familyId: refreshTokens.familyId });
     if (!current) return undefined;
-    return issueRefreshToken(tx, current.userId, ttlSeconds, current.familyId);
+    return issueRefreshToken(tx, current, ttlSeconds, current.familyId);
   });
   if (rotated) return rotated;
 
@@ -101,7 +109,10 @@ export async function revokeRefreshToken(db: Database, token: string): Promise<v
   if (known) await revokeFamily(db, known.familyId);
 }
 
-/** Ends every session of a user (password change, password reset, account compromise). */
+/**
+ * Marks every refresh token of a user revoked. Part of a token version bump (auth/sessions.ts), which
+ * alone already stops them rotating; the mark makes the end of each session visible in the table.
+ */
 export async function revokeAllRefreshTokens(db: Database | Transaction, userId: number): Promise<void> {
   await db
     .update(refreshTokens)

@@ -23,9 +23,9 @@ export async function passwordGrant(
 ): Promise<TokenSet | null> {
   const user = await verifyCredentials(issuer.db, login, password);
   if (!user) return null;
-  const refresh = await issueRefreshToken(issuer.db, user.id, issuer.refreshTokenTtlSeconds);
+  const refresh = await issueRefreshToken(issuer.db, user, issuer.refreshTokenTtlSeconds);
   return {
-    accessToken: await issuer.accessTokens.sign(user.id),
+    accessToken: await issuer.accessTokens.sign(user),
     refreshToken: refresh.token,
     expiresIn: issuer.accessTokens.ttlSeconds,
   };
@@ -35,7 +35,7 @@ export async function passwordGrant(
 export async function refreshGrant(issuer: TokenIssuer, refreshToken: string): Promise<TokenSet> {
   const next = await rotateRefreshToken(issuer.db, refreshToken, issuer.refreshTokenTtlSeconds);
   return {
-    accessToken: await issuer.accessTokens.sign(next.userId),
+    accessToken: await issuer.accessTokens.sign({ id: next.userId, tokenVersion: next.tokenVersion }),
     refreshToken: next.token,
     expiresIn: issuer.accessTokens.ttlSeconds,
   };

@@ -38,7 +38,7 @@ async function userView(user: UserRecord, accessTokens: AccessTokenSigner) {
   return {
     user: {
       email: user.email,
-      token: await accessTokens.sign(user.id),
+      token: await accessTokens.signSession(user),
       username: user.username,
       bio: user.bio,
       image: user.image,
@@ -128,7 +128,8 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (
         summary: 'Update the current user',
         description:
           'Changes email, username, password, bio or image (other fields are ignored). A new email is ' +
-          'unverified again; a new password revokes every refresh token of the user.',
+          'unverified again. A new password revokes every token issued to the user so far (access and ' +
+          'refresh tokens, on every device); the response carries a fresh token.',
         security: SECURITY,
         body: UpdateUserBody,
         response: { 200: UserResponse, ...problemResponses(401, 422) },

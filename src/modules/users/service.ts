@@ -3,6 +3,7 @@ import type { Database, Transaction } from '../../db/client.js';
 import { users } from '../../db/schema.js';
 import { type FieldErrors, NotFoundError, ValidationError } from '../../errors.js';
 import { revokeAllRefreshTokens } from '../auth/refresh-tokens.js';
+import { nextTokenVersion } from '../auth/sessions.js';
 import { hashPassword, passwordNeedsRehash, verifyPassword } from './passwords.js';
 
 /** A user as services and routes see it: never the password hash. */
@@ -14,6 +15,8 @@ export interface UserRecord {
   image: string | null;
   role: 'user' | 'admin';
   emailVerifiedAt: Date | null;
+  /** Signed into every token issued for the user (auth/sessions.ts). */
+  tokenVersion: number;
 }
 
 const userColumns = {
@@ -24,6 +27,7 @@ const userColumns = {
   image: users.image,
   role: users.role,
   emailVerifiedAt: users.emailVerifiedAt,
+  tokenVersion: users.tokenVersion,
 };
 
 // The unique indexes are on lower(email) and lower(username): lookups use the same expressions.
@@ -199,13 +203,14 @@ export async function updateUser(
           // The RealWorld front end sends "" for an emptied field: store it as absent.
           ...(changes.bio !== undefined ? { bio: changes.bio || null } : {}),
           ...(changes.image !== undefined ? { image: changes.image || null } : {}),
-          ...(passwordHash !== undefined ? { passwordHash } : {}),
+          ...(passwordHash !== undefined ? { passwordHash, tokenVersion: nextTokenVersion } : {}),
           updatedAt: new Date(),
         })
         .where(eq(users.id, id))
         .returning(userColumns);
       if (!user) throw new NotFoundError('User');
-      // A new password ends every other session: whoever knew the old one loses their refresh tokens.
+      // A new password ends every session: whoever knew the old one loses every token issued so far
+      // (the returned row has the new version, so the caller answers with a fresh token).
       if (passwordHash !== undefined) await revokeAllRefreshTokens(tx, id);
       if (emailChanged) await options.onEmailChanged?.(tx, user);
       return user;
@@ -213,13 +218,13 @@ export async function updateUser(
   );
 }
 
-/** Sets a new password and revokes every refresh token of the user (for password reset). */
+/** Sets a new password and revokes every token issued to the user so far (for password reset). */
 export async function setPassword(db: Database, userId: number, password: string): Promise<void> {
   const passwordHash = await hashPassword(password);
   await db.transaction(async (tx) => {
     const updated = await tx
       .update(users)
-      .set({ passwordHash, updatedAt: new Date() })
+      .set({ passwordHash, tokenVersion: nextTokenVersion, updatedAt: new Date() })
       .where(eq(users.id, userId))
       .returning({ id: users.id });
     if (updated.length === 0) throw new NotFoundError('User');

@@ -50,7 +50,7 @@ function expectInvalidToken(res: Awaited<ReturnType<typeof get>>) {
 describe('access tokens', () => {
   it('are accepted when genuine, with Token or Bearer', async () => {
     const user = await register(t.app);
-    const fresh = await t.deps.accessTokens.sign(await userId(user.token));
+    const fresh = await t.deps.accessTokens.sign({ id: await userId(user.token), tokenVersion: 0 });
     expect((await get('/api/user', `Token ${fresh}`)).statusCode).toBe(200);
     expect((await get('/api/user', `Bearer ${fresh}`)).statusCode).toBe(200);
   });
@@ -115,7 +115,7 @@ describe('access tokens', () => {
 
   it('on optional-auth routes: anonymous without a token, 401 (not anonymous) with a bad one', async () => {
     const user = await register(t.app);
-    const fresh = await t.deps.accessTokens.sign(await userId(user.token));
+    const fresh = await t.deps.accessTokens.sign({ id: await userId(user.token), tokenVersion: 0 });
     expect((await get('/probe/optional')).json()).toEqual({ viewer: null });
     expect((await get('/probe/optional', `Token ${fresh}`)).json()).toEqual({ viewer: user.username });
     const expired = await sign({ ...decodeJwt(user.token), exp: nowSeconds() - 60 });

@@ -48,7 +48,7 @@ async function registerWithVerification(inbox: Inbox, password = 'correct horse 
     },
   );
   await t.deps.emails.dispatch([emailId]);
-  const token = await t.deps.accessTokens.sign(user.id);
+  const token = await t.deps.accessTokens.signSession(user);
   return { user, emailId, headers: { authorization: `Token ${token}` }, password };
 }
 
@@ -178,8 +178,9 @@ describe('password reset', () => {
 
   it('the link opens a form; posting it sets the password once and ends every session', async () => {
     const inbox = mail.createInbox();
-    const { password } = await registerWithVerification(inbox);
+    const { password, headers } = await registerWithVerification(inbox);
     await mail.waitForLatestEmail(inbox, 5000);
+    expect((await t.app.inject({ method: 'GET', url: '/api/user', headers })).statusCode).toBe(200);
     // A session from before the reset (an OAuth2 refresh token).
     const session = await t.app.inject({
       method: 'POST',
@@ -211,7 +212,14 @@ describe('password reset', () => {
     expect(reset.json().message).toMatch(/password was changed/);
 
     expect((await login(inbox.emailAddress, password)).statusCode).not.toBe(200);
-    expect((await login(inbox.emailAddress, 'a brand new passphrase')).statusCode).toBe(200);
+    const signedIn = await login(inbox.emailAddress, 'a brand new passphrase');
+    expect(signedIn.statusCode).toBe(200);
+    // The RealWorld token from before the reset is revoked; the new login's token works.
+    const before = await t.app.inject({ method: 'GET', url: '/api/user', headers });
+    expect(before.statusCode).toBe(401);
+    expect(before.json().detail).toBe('The access token was revoked');
+    const after = { authorization: `Token ${signedIn.json().user.token}` };
+    expect((await t.app.inject({ method: 'GET', url: '/api/user', headers: after })).statusCode).toBe(200);
     const refreshed = await t.app.inject({
       method: 'POST',
       url: '/api/auth/token',
