@@ -17,6 +17,7 @@ import { authRoutes } from './modules/auth/routes.js';
 import { commentRoutes } from './modules/comments/routes.js';
 import { healthRoutes } from './modules/health/routes.js';
 import { notificationRoutes } from './modules/notifications/routes.js';
+import { pageRoutes } from './modules/pages/routes.js';
 import { profileRoutes } from './modules/profiles/routes.js';
 import { tagRoutes } from './modules/tags/routes.js';
 import { userRoutes } from './modules/users/routes.js';
@@ -160,6 +161,7 @@ export async function buildApp(deps: Deps, options: BuildAppOptions = {}): Promi
   await app.register(cachePlugin, { cache: deps.cache });
 
   await app.register(healthRoutes, { prefix: '/health', checks: deps.readiness });
+  await app.register(pageRoutes, { db: deps.database.db, config });
   await app.register(userRoutes, {
     prefix: '/api',
     db: deps.database.db,
