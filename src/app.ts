@@ -15,6 +15,7 @@ import { adminRoutes } from './modules/admin/routes.js';
 import { articleRoutes } from './modules/articles/routes.js';
 import { authRoutes } from './modules/auth/routes.js';
 import { commentRoutes } from './modules/comments/routes.js';
+import { devMailRoutes } from './modules/dev-mail/routes.js';
 import { healthRoutes } from './modules/health/routes.js';
 import { notificationRoutes } from './modules/notifications/routes.js';
 import { pageRoutes } from './modules/pages/routes.js';
@@ -162,6 +163,10 @@ export async function buildApp(deps: Deps, options: BuildAppOptions = {}): Promi
 
   await app.register(healthRoutes, { prefix: '/health', checks: deps.readiness });
   await app.register(pageRoutes, { db: deps.database.db, config });
+  // The development inbox reads DATA_DIR/mail; production has no such page.
+  if (config.nodeEnv !== 'production') {
+    await app.register(devMailRoutes, { prefix: '/dev/mail', dataDir: config.dataDir });
+  }
   await app.register(userRoutes, {
     prefix: '/api',
     db: deps.database.db,
