@@ -15,8 +15,11 @@ import { adminRoutes } from './modules/admin/routes.js';
 import { articleRoutes } from './modules/articles/routes.js';
 import { authRoutes } from './modules/auth/routes.js';
 import { commentRoutes } from './modules/comments/routes.js';
+import { devMailRoutes } from './modules/dev-mail/routes.js';
 import { healthRoutes } from './modules/health/routes.js';
 import { notificationRoutes } from './modules/notifications/routes.js';
+import { pageRoutes } from './modules/pages/routes.js';
+import { avatarRoutes, defaultAvatarUrl } from './modules/profiles/avatar.js';
 import { profileRoutes } from './modules/profiles/routes.js';
 import { tagRoutes } from './modules/tags/routes.js';
 import { userRoutes } from './modules/users/routes.js';
@@ -160,6 +163,12 @@ export async function buildApp(deps: Deps, options: BuildAppOptions = {}): Promi
   await app.register(cachePlugin, { cache: deps.cache });
 
   await app.register(healthRoutes, { prefix: '/health', checks: deps.readiness });
+  await app.register(pageRoutes, { db: deps.database.db, config });
+  await app.register(avatarRoutes);
+  // The development inbox reads DATA_DIR/mail; production has no such page.
+  if (config.nodeEnv !== 'production') {
+    await app.register(devMailRoutes, { prefix: '/dev/mail', dataDir: config.dataDir });
+  }
   await app.register(userRoutes, {
     prefix: '/api',
     db: deps.database.db,
@@ -179,7 +188,12 @@ export async function buildApp(deps: Deps, options: BuildAppOptions = {}): Promi
     emails: deps.emails,
     keys: config,
   });
-  await app.register(articleRoutes, { prefix: '/api', db: deps.database.db, jobs: deps.jobs });
+  await app.register(articleRoutes, {
+    prefix: '/api',
+    db: deps.database.db,
+    jobs: deps.jobs,
+    defaultImage: defaultAvatarUrl(config.appUrl),
+  });
   await app.register(commentRoutes, {
     prefix: '/api',
     db: deps.database.db,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { DEFAULT_FRONTEND_PATHS, type FrontendRoutes } from './email/links.js';
 
 /**
  * The only module that reads the environment. Everything else receives a Config.
@@ -26,6 +27,8 @@ export interface Config {
   readonly mailFrom: string;
   /** Public base URL used in links inside emails. */
   readonly appUrl: string;
+  /** FRONTEND_URL and its route patterns: email links open the frontend; unset → the API's pages. */
+  readonly frontend: FrontendRoutes | undefined;
   /** Recipients per notification fan-out job (new article, weekly digest); NOTIFICATION_BATCH_SIZE. */
   readonly notificationBatchSize: number;
   readonly jwtSecret: string;
@@ -207,6 +210,49 @@ function corsOrigins(env: Env, nodeEnv: NodeEnv): true | readonly string[] {
   return Object.freeze(origins);
 }
 
+/** A route pattern: starts with `/`, holds `:param` exactly once (or none when `param` is null). */
+function routePattern(env: Env, name: string, fallback: string, param: string | null): string {
+  const value = read(env, name) ?? fallback;
+  const params = value.match(/:[A-Za-z_]+/g) ?? [];
+  const expected = param === null ? 'no :parameter' : `:${param} exactly once`;
+  if (
+    !value.startsWith('/') ||
+    /[\s?]/.test(value) ||
+    params.length !== (param === null ? 0 : 1) ||
+    (param !== null && params[0] !== `:${param}`)
+  ) {
+    throw new ConfigError(
+      `${name} must be a path starting with / with ${expected} (like ${fallback}), got "${value}"`,
+    );
+  }
+  return value;
+}
+
+const FRONTEND_PATH_VARIABLES = [
+  'FRONTEND_PROFILE_PATH',
+  'FRONTEND_ARTICLE_PATH',
+  'FRONTEND_SETTINGS_PATH',
+  'FRONTEND_LOGIN_PATH',
+] as const;
+
+function frontendRoutes(env: Env): FrontendRoutes | undefined {
+  const base = url(env, 'FRONTEND_URL', ['http:', 'https:']);
+  if (base === undefined) {
+    const stray = FRONTEND_PATH_VARIABLES.find((name) => read(env, name) !== undefined);
+    if (stray) throw new ConfigError(`${stray} needs FRONTEND_URL (the frontend the path belongs to)`);
+    return undefined;
+  }
+  // The paths are appended to the URL, so a query would end up in the middle of the link.
+  if (new URL(base).search) throw new ConfigError('FRONTEND_URL must not have a query (?…)');
+  return Object.freeze({
+    url: base.replace(/\/+$/, ''),
+    profilePath: routePattern(env, 'FRONTEND_PROFILE_PATH', DEFAULT_FRONTEND_PATHS.profilePath, 'username'),
+    articlePath: routePattern(env, 'FRONTEND_ARTICLE_PATH', DEFAULT_FRONTEND_PATHS.articlePath, 'slug'),
+    settingsPath: routePattern(env, 'FRONTEND_SETTINGS_PATH', DEFAULT_FRONTEND_PATHS.settingsPath, null),
+    loginPath: routePattern(env, 'FRONTEND_LOGIN_PATH', DEFAULT_FRONTEND_PATHS.loginPath, null),
+  });
+}
+
 function adminAccount(env: Env): { adminEmail: string | undefined; adminPassword: string | undefined } {
   const adminEmail = email(env, 'ADMIN_EMAIL');
   const adminPassword = read(env, 'ADMIN_PASSWORD');
@@ -268,6 +314,7 @@ export function loadConfig(env: Env = process.env): Config {
     smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
     mailFrom: read(env, 'MAIL_FROM') ?? 'Conduit <no-reply@conduit.localhost>',
     appUrl,
+    frontend: frontendRoutes(env),
     notificationBatchSize: integer(env, 'NOTIFICATION_BATCH_SIZE', 500, 1, 5000),
     jwtSecret: jwtSecret(env, nodeEnv, dataDir),
     accessTokenTtlSeconds: duration(env, 'ACCESS_TOKEN_TTL', 15 * 60),

@@ -72,6 +72,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     smtpUrl: config.smtpUrl,
     from: config.mailFrom,
     dataDir: config.dataDir,
+    browseUrl: config.nodeEnv === 'production' ? undefined : `${config.appUrl}/dev/mail`,
     logger: pino({ name: 'mailer', level: config.logLevel }),
   });
   // Only enqueues until someone calls startProcessing (the app when it runs jobs, or the worker).

@@ -144,7 +144,9 @@ export async function deliverEmail(
 
   let sent: Awaited<ReturnType<Mailer['send']>>;
   try {
-    sent = await deps.mailer.send({ to: row.recipient, ...message });
+    // The template's name rides along, so the development inbox (/dev/mail) can show it.
+    const headers = { ...message.headers, 'X-Conduit-Template': row.template };
+    sent = await deps.mailer.send({ to: row.recipient, ...message, headers });
   } catch (error) {
     const description = describeSmtpError(error);
     if (!isTransientSmtpError(error)) throw await fail(description);

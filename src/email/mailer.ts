@@ -35,6 +35,8 @@ export interface MailerOptions {
   from: string;
   /** `.eml` files go to `dataDir/mail` when there is no SMTP_URL. */
   dataDir: string;
+  /** Where the written emails can be read in a browser (`APP_URL/dev/mail`, outside production). */
+  browseUrl?: string | undefined;
   logger?: MailerLogger;
   /** Milliseconds; defaults suit a real relay, tests shorten them. */
   connectionTimeoutMs?: number;
@@ -93,7 +95,12 @@ function createFileMailer(options: MailerOptions): Mailer {
       const name = `${new Date().toISOString().replaceAll(':', '-')}-${randomBytes(4).toString('hex')}.eml`;
       const file = path.join(directory, name);
       await writeFile(file, info.message, { mode: 0o600 });
-      options.logger?.info({ file, subject: email.subject }, `email written to ${file}`);
+      // The link is what a newcomer needs: the file's links are quoted-printable, hard to copy.
+      const url = options.browseUrl && `${options.browseUrl}/${name.slice(0, -'.eml'.length)}`;
+      options.logger?.info(
+        { file, subject: email.subject, ...(url ? { url } : {}) },
+        url ? `email written to ${file}; read it at ${url}` : `email written to ${file}`,
+      );
       return { messageId: info.messageId, file };
     },
     close: async () => {

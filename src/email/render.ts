@@ -1,3 +1,4 @@
+import type { FrontendRoutes } from './links.js';
 import {
   type EmailTemplateName,
   type RenderedEmail,
@@ -13,6 +14,8 @@ export interface EmailKeys {
   jwtSecret: string;
   /** APP_URL, without a trailing slash. */
   appUrl: string;
+  /** FRONTEND_URL and its routes; absent → links open the API's own pages. */
+  frontend?: FrontendRoutes | undefined;
 }
 
 /**
@@ -31,5 +34,9 @@ export function renderFor<K extends EmailTemplateName>(
     kind && userId !== null
       ? unsubscribeUrl(keys.appUrl, createUnsubscribeTokens(keys.jwtSecret).create({ userId, kind }))
       : undefined;
-  return renderEmail(template, data, { appUrl: keys.appUrl, unsubscribeUrl: unsubscribe });
+  return renderEmail(template, data, {
+    appUrl: keys.appUrl,
+    frontend: keys.frontend,
+    unsubscribeUrl: unsubscribe,
+  });
 }

@@ -37,7 +37,10 @@ export const docsPlugin = fp(
         },
       },
     });
-    await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: true } });
+    await app.register(swaggerUi, {
+      routePrefix: '/docs',
+      uiConfig: { persistAuthorization: true, deepLinking: true },
+    });
     app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
   },
   { name: 'docs' },

@@ -157,4 +157,30 @@ describe('.eml fallback (no SMTP_URL)', () => {
     expect(parsed.messageId).toBe(sent.messageId);
     expect(parsed.to).toMatchObject({ text: 'reader@example.com' });
   });
+
+  it('names the /dev/mail page of the email in the log line when given where the inbox is', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'conduit-mail-'));
+    const lines: { details: Record<string, unknown>; message: string }[] = [];
+    const mailer = createMailer({
+      smtpUrl: undefined,
+      from: FROM,
+      dataDir: dir,
+      browseUrl: 'http://127.0.0.1:3000/dev/mail',
+      logger: { info: (details, text) => lines.push({ details, message: text }) },
+    });
+    try {
+      const sent = await mailer.send(message('reader@example.com'));
+      const id = path.basename(sent.file ?? '', '.eml');
+      const url = `http://127.0.0.1:3000/dev/mail/${id}`;
+      expect(lines).toEqual([
+        {
+          details: expect.objectContaining({ file: sent.file, url }),
+          message: `email written to ${sent.file}; read it at ${url}`,
+        },
+      ]);
+    } finally {
+      await mailer.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -100,7 +100,7 @@ describe('notifications', () => {
   it('new-follower names the follower and links to their profile', () => {
     const email = renderEmail('new-follower', { followerUsername: 'bob smith' }, context);
     expect(email.subject).toBe('bob smith is now following you');
-    expect(email.text).toContain('https://conduit.example/api/profiles/bob%20smith');
+    expect(email.text).toContain('https://conduit.example/profile/bob%20smith');
   });
 
   it('new-comment quotes the comment and links to the comments', () => {
@@ -116,7 +116,7 @@ describe('notifications', () => {
     );
     expect(email.subject).toBe('bob commented on "How to"');
     expect(email.text).toContain('> line 1\n> line 2');
-    expect(email.text).toContain('https://conduit.example/api/articles/how-to/comments');
+    expect(email.text).toContain('https://conduit.example/article/how-to#comments');
   });
 
   it('new-article names the author and links to the article', () => {
@@ -126,14 +126,14 @@ describe('notifications', () => {
       context,
     );
     expect(email.subject).toBe('New article by carol: How to');
-    expect(email.text).toContain('https://conduit.example/api/articles/how-to');
+    expect(email.text).toContain('https://conduit.example/article/how-to');
   });
 
   it('weekly-digest lists the articles in the given order with links', () => {
     const email = cases['weekly-digest'];
     expect(email.subject).toBe('Your Conduit weekly digest (week of 2026-11-16)');
-    const first = email.text.indexOf('https://conduit.example/api/articles/first');
-    const second = email.text.indexOf('https://conduit.example/api/articles/second');
+    const first = email.text.indexOf('https://conduit.example/article/first');
+    const second = email.text.indexOf('https://conduit.example/article/second');
     expect(first).toBeGreaterThan(0);
     expect(second).toBeGreaterThan(first);
     expect(email.text).toContain('(9 ♥)');

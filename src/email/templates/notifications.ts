@@ -1,6 +1,6 @@
 import type { NotificationKind } from '../unsubscribe.js';
 import { button, html, layout, link, type SafeHtml } from './html.js';
-import type { RenderContext, RenderedEmail, TemplateDefinition } from './types.js';
+import { linksOf, type RenderContext, type RenderedEmail, type TemplateDefinition } from './types.js';
 
 export interface NewFollowerData {
   followerUsername: string;
@@ -45,11 +45,6 @@ export function notificationKindLabel(kind: NotificationKind): string {
   return KIND_LABELS[kind];
 }
 
-export const profileUrl = (appUrl: string, username: string) =>
-  `${appUrl}/api/profiles/${encodeURIComponent(username)}`;
-export const articleUrl = (appUrl: string, slug: string) =>
-  `${appUrl}/api/articles/${encodeURIComponent(slug)}`;
-
 /**
  * Every notification carries the RFC 8058 pair: mail clients show an "Unsubscribe" button that
  * POSTs to the signed URL without opening a browser or asking the user to log in.
@@ -62,19 +57,25 @@ function notification(
   const unsubscribe = context.unsubscribeUrl;
   if (!unsubscribe) throw new Error(`the ${kind} template needs an unsubscribe URL`);
   const why = `You get this email because ${KIND_LABELS[kind]} notifications are on for your Conduit account.`;
+  const settings = linksOf(context).settings();
   return {
     subject: parts.subject,
     headers: {
       'List-Unsubscribe': `<${unsubscribe}>`,
       'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
     },
-    text: [...parts.text, '', '--', why, `Unsubscribe from ${KIND_LABELS[kind]} emails: ${unsubscribe}`].join(
-      '\n',
-    ),
+    text: [
+      ...parts.text,
+      '',
+      '--',
+      why,
+      `Unsubscribe from ${KIND_LABELS[kind]} emails: ${unsubscribe}`,
+      `All your notification settings: ${settings}`,
+    ].join('\n'),
     html: layout(
       parts.subject,
       parts.html,
-      html`${why} ${link(unsubscribe, `Unsubscribe from ${KIND_LABELS[kind]} emails`)}.`,
+      html`${why} ${link(unsubscribe, `Unsubscribe from ${KIND_LABELS[kind]} emails`)} · ${link(settings, 'Notification settings')}.`,
     ),
   };
 }
@@ -83,7 +84,7 @@ export const newFollower: TemplateDefinition<NewFollowerData> = {
   kind: 'new_follower',
   secretFields: [],
   render({ followerUsername }, context) {
-    const url = profileUrl(context.appUrl, followerUsername);
+    const url = linksOf(context).profile(followerUsername);
     return notification('new_follower', context, {
       subject: `${followerUsername} is now following you`,
       text: [`${followerUsername} is now following you on Conduit.`, '', `See their profile: ${url}`],
@@ -97,7 +98,7 @@ export const newComment: TemplateDefinition<NewCommentData> = {
   kind: 'new_comment',
   secretFields: [],
   render({ articleSlug, articleTitle, commenterUsername, commentExcerpt }, context) {
-    const url = `${articleUrl(context.appUrl, articleSlug)}/comments`;
+    const url = linksOf(context).comments(articleSlug);
     return notification('new_comment', context, {
       subject: `${commenterUsername} commented on "${articleTitle}"`,
       text: [
@@ -118,7 +119,7 @@ export const newArticle: TemplateDefinition<NewArticleData> = {
   kind: 'new_article',
   secretFields: [],
   render({ articleSlug, articleTitle, articleDescription, authorUsername }, context) {
-    const url = articleUrl(context.appUrl, articleSlug);
+    const url = linksOf(context).article(articleSlug);
     return notification('new_article', context, {
       subject: `New article by ${authorUsername}: ${articleTitle}`,
       text: [
@@ -141,13 +142,14 @@ export const weeklyDigest: TemplateDefinition<WeeklyDigestData> = {
   kind: 'weekly_digest',
   secretFields: [],
   render({ weekOf, articles }, context) {
+    const links = linksOf(context);
     const lines = articles.map(
       (a, i) =>
-        `${i + 1}. ${a.title} by ${a.authorUsername} (${a.favoritesCount} ♥)\n   ${articleUrl(context.appUrl, a.slug)}`,
+        `${i + 1}. ${a.title} by ${a.authorUsername} (${a.favoritesCount} ♥)\n   ${links.article(a.slug)}`,
     );
     const items = articles.map(
       (a) =>
-        html`<li style="margin:0 0 12px">${link(articleUrl(context.appUrl, a.slug), a.title)}<br><span style="font-size:13px;color:#818a91">by ${a.authorUsername} · ${a.favoritesCount} ♥</span></li>`,
+        html`<li style="margin:0 0 12px">${link(links.article(a.slug), a.title)}<br><span style="font-size:13px;color:#818a91">by ${a.authorUsername} · ${a.favoritesCount} ♥</span></li>`,
     );
     return notification('weekly_digest', context, {
       subject: `Your Conduit weekly digest (week of ${weekOf})`,

@@ -1,3 +1,4 @@
+import { createLinks, type FrontendRoutes, type Links } from '../links.js';
 import type { NotificationKind } from '../unsubscribe.js';
 
 /** What a template returns: everything needed to build the MIME message except the addresses. */
@@ -13,6 +14,8 @@ export interface RenderedEmail {
 export interface RenderContext {
   /** Public base URL without a trailing slash (APP_URL). */
   appUrl: string;
+  /** FRONTEND_URL and its routes: profile, article and settings links open the frontend. */
+  frontend?: FrontendRoutes | undefined;
   /** Signed one-click unsubscribe URL; required by notification templates. */
   unsubscribeUrl?: string;
 }
@@ -23,4 +26,9 @@ export interface TemplateDefinition<Data> {
   /** Fields that are secrets (one-time tokens): stored sealed, never in the log's payload. */
   readonly secretFields: readonly (keyof Data & string)[];
   render(data: Data, context: RenderContext): RenderedEmail;
+}
+
+/** Where this context's profile, article, comments and settings links lead. */
+export function linksOf(context: RenderContext): Links {
+  return createLinks(context.appUrl, context.frontend);
 }

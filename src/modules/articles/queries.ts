@@ -463,9 +463,13 @@ export function viewerFlagsFor(
   );
 }
 
-export function presentArticle(view: FullArticleView, flags: ViewerFlags): Article & { body: string };
-export function presentArticle(view: ArticleView, flags: ViewerFlags): Article;
-export function presentArticle(view: ArticleView, flags: ViewerFlags): Article {
+export function presentArticle(
+  view: FullArticleView,
+  flags: ViewerFlags,
+  defaultImage: string,
+): Article & { body: string };
+export function presentArticle(view: ArticleView, flags: ViewerFlags, defaultImage: string): Article;
+export function presentArticle(view: ArticleView, flags: ViewerFlags, defaultImage: string): Article {
   return {
     slug: view.slug,
     title: view.title,
@@ -478,6 +482,6 @@ export function presentArticle(view: ArticleView, flags: ViewerFlags): Article {
     publishedAt: view.publishedAt,
     favorited: flags.favorited.has(view.id),
     favoritesCount: view.favoritesCount,
-    author: presentProfile(view.author, flags.following.has(view.author.id)),
+    author: presentProfile(view.author, flags.following.has(view.author.id), defaultImage),
   };
 }

@@ -37,17 +37,22 @@ export interface ArticleRoutesOptions {
   db: Database;
   /** Enqueues what a write recorded in its outbox (publish jobs, follower emails) after commit. */
   jobs: Pick<JobEnqueuer, 'flush'>;
+  /** The `image` of an author who set none (src/modules/profiles/avatar.ts). */
+  defaultImage: string;
 }
 
-export const articleRoutes: FastifyPluginAsyncTypebox<ArticleRoutesOptions> = async (app, { db, jobs }) => {
+export const articleRoutes: FastifyPluginAsyncTypebox<ArticleRoutesOptions> = async (
+  app,
+  { db, jobs, defaultImage },
+) => {
   /** Adds the viewer's flags (one query) to viewer-independent views. */
   async function present(views: ArticleView[], viewerId: number | null) {
     const flags = await viewerFlagsFor(db, viewerId, views);
-    return views.map((view) => presentArticle(view, flags));
+    return views.map((view) => presentArticle(view, flags, defaultImage));
   }
 
   async function single(view: FullArticleView, viewerId: number | null) {
-    return { article: presentArticle(view, await viewerFlagsFor(db, viewerId, [view])) };
+    return { article: presentArticle(view, await viewerFlagsFor(db, viewerId, [view]), defaultImage) };
   }
 
   app.get(

@@ -9,6 +9,7 @@ import { requireViewer } from '../../plugins/auth.js';
 import { problemResponses } from '../../plugins/errors.js';
 import { SlugParamsSchema } from '../articles/schemas.js';
 import { queueNewCommentEmail } from '../notifications/emails.js';
+import { defaultAvatarUrl } from '../profiles/avatar.js';
 import { OPTIONAL_SIGN_IN, SIGNED_IN } from '../profiles/schemas.js';
 import { followedAmong } from '../profiles/service.js';
 import {
@@ -30,6 +31,7 @@ export const commentRoutes: FastifyPluginAsyncTypebox<CommentRoutesOptions> = as
   app,
   { db, emails, keys },
 ) => {
+  const defaultImage = defaultAvatarUrl(keys.appUrl);
   app.get(
     '/articles/:slug/comments',
     {
@@ -59,7 +61,7 @@ export const commentRoutes: FastifyPluginAsyncTypebox<CommentRoutesOptions> = as
             viewer?.id ?? null,
             views.map((view) => view.author.id),
           );
-          return { comments: views.map((view) => presentComment(view, following)) };
+          return { comments: views.map((view) => presentComment(view, following, defaultImage)) };
         },
         viewerNamespaces: cacheReads.viewer,
       });
@@ -92,7 +94,7 @@ export const commentRoutes: FastifyPluginAsyncTypebox<CommentRoutesOptions> = as
       await emails.dispatch(emailIds);
       await app.cache.invalidate(cacheWrites.commentChanged(request.params.slug));
       // Your own comment: you cannot follow yourself.
-      return { comment: presentComment(view, new Set()) };
+      return { comment: presentComment(view, new Set(), defaultImage) };
     },
   );
 

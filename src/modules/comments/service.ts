@@ -95,6 +95,10 @@ export async function deleteComment(db: Database, viewerId: number, slug: string
   });
 }
 
-export function presentComment(view: CommentView, following: ReadonlySet<number>): Comment {
-  return { ...view, author: presentProfile(view.author, following.has(view.author.id)) };
+export function presentComment(
+  view: CommentView,
+  following: ReadonlySet<number>,
+  defaultImage: string,
+): Comment {
+  return { ...view, author: presentProfile(view.author, following.has(view.author.id), defaultImage) };
 }

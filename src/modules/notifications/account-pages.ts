@@ -1,10 +1,15 @@
-import { html, layout } from '../../email/templates/html.js';
+import { button, html, layout, SafeHtml } from '../../email/templates/html.js';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../users/passwords.js';
 
 /** The small pages the verification and reset links open (no scripts; see PAGE_HEADERS). */
 
-export function messagePage(title: string, message: string): string {
-  return layout(title, html`<h2 style="font-size:18px;margin:0 0 12px">${title}</h2><p>${message}</p>`);
+/** `loginUrl` (the frontend's sign-in page, when FRONTEND_URL is set) adds a way back to the app. */
+export function messagePage(title: string, message: string, loginUrl?: string): string {
+  const signIn = loginUrl ? button(loginUrl, 'Sign in to Conduit') : new SafeHtml('');
+  return layout(
+    title,
+    html`<h2 style="font-size:18px;margin:0 0 12px">${title}</h2><p>${message}</p>${signIn}`,
+  );
 }
 
 export function resetPasswordFormPage(token: string): string {

@@ -2,6 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Database } from '../../db/client.js';
 import type { EmailDispatcher } from '../../email/dispatch.js';
+import { createLinks } from '../../email/links.js';
 import type { EmailKeys } from '../../email/render.js';
 import { HttpError } from '../../errors.js';
 import { requireViewer } from '../../plugins/auth.js';
@@ -47,6 +48,7 @@ export async function accountEmailRoutes(
   { db, keys, emails }: AccountEmailRoutesOptions,
 ) {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+  const loginUrl = createLinks(keys.appUrl, keys.frontend).login();
 
   // The reset page's form posts url-encoded; bounded, and only in this plugin's scope.
   if (!app.hasContentTypeParser('application/x-www-form-urlencoded')) {
@@ -81,7 +83,7 @@ export async function accountEmailRoutes(
       return sendPage(
         reply,
         200,
-        messagePage('Address verified', 'Thank you: your email address is verified.'),
+        messagePage('Address verified', 'Thank you: your email address is verified.', loginUrl),
       );
     },
   );
@@ -182,7 +184,7 @@ export async function accountEmailRoutes(
         throw error;
       }
       const message = 'Your password was changed. Sign in with the new one; other sessions were signed out.';
-      if (wantsHtml(request)) return sendPage(reply, 200, messagePage('Password changed', message));
+      if (wantsHtml(request)) return sendPage(reply, 200, messagePage('Password changed', message, loginUrl));
       return reply.send({ message });
     },
   );

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
 import type { EmailDispatcher } from '../../email/dispatch.js';
+import { createLinks } from '../../email/links.js';
 import { listEmails } from '../../email/log.js';
 import { createUnsubscribeTokens } from '../../email/unsubscribe.js';
 import { requireViewer } from '../../plugins/auth.js';
@@ -22,7 +23,7 @@ import { getPreferences, readUnsubscribeToken, unsubscribe, updatePreferences } 
 
 export interface NotificationRoutesOptions {
   db: Database;
-  config: Pick<Config, 'jwtSecret' | 'appUrl'>;
+  config: Pick<Config, 'jwtSecret' | 'appUrl' | 'frontend'>;
   /** Where emails queued by these routes go after commit (resend, forgot password). */
   emails: EmailDispatcher;
 }
@@ -39,6 +40,7 @@ export async function notificationRoutes(
 ) {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   const tokens = createUnsubscribeTokens(config.jwtSecret);
+  const settingsUrl = createLinks(config.appUrl, config.frontend).settings();
 
   app.get(
     '/user/notifications',
@@ -101,7 +103,7 @@ export async function notificationRoutes(
   await app.register(accountEmailRoutes, {
     prefix: '/auth',
     db,
-    keys: { jwtSecret: config.jwtSecret, appUrl: config.appUrl },
+    keys: { jwtSecret: config.jwtSecret, appUrl: config.appUrl, frontend: config.frontend },
     emails,
   });
 
@@ -133,7 +135,7 @@ export async function notificationRoutes(
       async (request, reply) => {
         const { token } = request.query;
         const { kind } = await readUnsubscribeToken(db, tokens, token);
-        return reply.headers(PAGE_HEADERS).send(unsubscribeConfirmPage(kind, token));
+        return reply.headers(PAGE_HEADERS).send(unsubscribeConfirmPage(kind, token, settingsUrl));
       },
     );
 
@@ -163,7 +165,7 @@ export async function notificationRoutes(
         const { token } = request.query;
         const { kind, preferences } = await unsubscribe(db, tokens, token);
         if (request.headers.accept?.includes('text/html')) {
-          return reply.headers(PAGE_HEADERS).send(unsubscribedPage(kind));
+          return reply.headers(PAGE_HEADERS).send(unsubscribedPage(kind, settingsUrl));
         }
         return reply.send({ unsubscribed: { kind, notifications: preferences } });
       },

@@ -7,6 +7,7 @@ import type { EmailKeys } from '../../email/render.js';
 import { requireViewer } from '../../plugins/auth.js';
 import { problemResponses } from '../../plugins/errors.js';
 import { queueNewFollowerEmail } from '../notifications/emails.js';
+import { defaultAvatarUrl } from './avatar.js';
 import { OPTIONAL_SIGN_IN, ProfileResponseSchema, SIGNED_IN, UsernameParamsSchema } from './schemas.js';
 import { findProfile, followedAmong, followUser, presentProfile, unfollowUser } from './service.js';
 
@@ -21,6 +22,7 @@ export const profileRoutes: FastifyPluginAsyncTypebox<ProfileRoutesOptions> = as
   app,
   { db, emails, keys },
 ) => {
+  const defaultImage = defaultAvatarUrl(keys.appUrl);
   app.get(
     '/profiles/:username',
     {
@@ -40,7 +42,7 @@ export const profileRoutes: FastifyPluginAsyncTypebox<ProfileRoutesOptions> = as
         compute: () => findProfile(db, username),
         personalize: async (view, viewer) => {
           const followed = await followedAmong(db, viewer?.id ?? null, [view.id]);
-          return { profile: presentProfile(view, followed.has(view.id)) };
+          return { profile: presentProfile(view, followed.has(view.id), defaultImage) };
         },
         viewerNamespaces: cacheReads.viewer,
       });
@@ -72,7 +74,7 @@ export const profileRoutes: FastifyPluginAsyncTypebox<ProfileRoutesOptions> = as
       });
       await emails.dispatch(emailIds);
       await app.cache.invalidate(cacheWrites.followChanged(view.username, viewer.id));
-      return { profile: presentProfile(view, true) };
+      return { profile: presentProfile(view, true, defaultImage) };
     },
   );
 
@@ -93,7 +95,7 @@ export const profileRoutes: FastifyPluginAsyncTypebox<ProfileRoutesOptions> = as
       const { username } = request.params;
       const view = await unfollowUser(db, viewer.id, username);
       await app.cache.invalidate(cacheWrites.followChanged(view.username, viewer.id));
-      return { profile: presentProfile(view, false) };
+      return { profile: presentProfile(view, false, defaultImage) };
     },
   );
 };

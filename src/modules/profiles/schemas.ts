@@ -14,7 +14,7 @@ export const ProfileSchema = Type.Object(
   {
     username: Type.String(),
     bio: Nullable(Type.String()),
-    image: Nullable(Type.String()),
+    image: Nullable(Type.String({ description: 'The default avatar (`/avatars/default.svg`) when unset' })),
     following: Type.Boolean({
       description: 'Whether the signed-in user follows this user (false when anonymous)',
     }),

@@ -57,8 +57,9 @@ export async function followedAmong(
   return new Set(rows.map((row) => row.id));
 }
 
-export function presentProfile(view: ProfileView, following: boolean): Profile {
-  return { username: view.username, bio: view.bio, image: view.image, following };
+/** `defaultImage` (src/modules/profiles/avatar.ts) stands in for an unset image. */
+export function presentProfile(view: ProfileView, following: boolean, defaultImage: string): Profile {
+  return { username: view.username, bio: view.bio, image: view.image ?? defaultImage, following };
 }
 
 function refuseSelf(viewerId: number, target: ProfileView): void {

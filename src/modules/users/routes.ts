@@ -8,6 +8,7 @@ import { requireViewer } from '../../plugins/auth.js';
 import { problemResponses } from '../../plugins/errors.js';
 import type { AccessTokenSigner } from '../auth/access-token.js';
 import { queueVerificationEmail } from '../notifications/account-service.js';
+import { defaultAvatarUrl, imageToStore, withDefaultImage } from '../profiles/avatar.js';
 import { preparePasswordHashing } from './passwords.js';
 import { LoginBody, NewUserBody, UpdateUserBody, UserResponse } from './schemas.js';
 import { getUser, registerUser, type UserRecord, updateUser, verifyCredentials } from './service.js';
@@ -57,6 +58,12 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (
   const verification = (emailIds: number[]) => async (tx: Transaction, user: UserRecord) => {
     emailIds.push(await queueVerificationEmail(tx, keys, user));
   };
+
+  // An unset image answers the default avatar, as in every profile (src/modules/profiles/avatar.ts).
+  const defaultImage = defaultAvatarUrl(keys.appUrl);
+  app.addHook('preSerialization', async (_request, _reply, payload: unknown) =>
+    withDefaultImage(payload, defaultImage),
+  );
 
   // The dummy hash for unknown-account logins is made before the first request, not during it.
   app.addHook('onReady', preparePasswordHashing);
@@ -138,7 +145,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (
     async (request) => {
       const viewer = requireViewer(request);
       const emailIds: number[] = [];
-      const user = await updateUser(db, viewer.id, request.body.user, {
+      const user = await updateUser(db, viewer.id, imageToStore(request.body.user, defaultImage), {
         onEmailChanged: verification(emailIds),
       });
       await emails.dispatch(emailIds);

@@ -68,7 +68,9 @@ export const UserResponse = Type.Object({
     token: Type.String({ description: 'JWT access token: send as `Authorization: Token <jwt>`' }),
     username: Type.String(),
     bio: Nullable(Type.String(), { description: '`null` until the user sets one' }),
-    image: Nullable(Type.String(), { description: '`null` until the user sets one' }),
+    image: Nullable(Type.String(), {
+      description: 'The URL of the default avatar (`/avatars/default.svg`) until the user sets one',
+    }),
     emailVerified: Type.Boolean({ description: 'Whether the email address was verified' }),
   }),
 });

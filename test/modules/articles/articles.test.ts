@@ -47,7 +47,12 @@ describe('POST /api/articles', () => {
       publishedAt: article.createdAt,
       favorited: false,
       favoritesCount: 0,
-      author: { username: ann.username, bio: 'ann bio', image: null, following: false },
+      author: {
+        username: ann.username,
+        bio: 'ann bio',
+        image: `${t.config.appUrl}/avatars/default.svg`,
+        following: false,
+      },
     });
     const fetched = await t.app.inject({ method: 'GET', url: url(article.slug) });
     expect(fetched.statusCode).toBe(200);

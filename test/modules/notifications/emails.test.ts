@@ -117,7 +117,7 @@ describe('new follower', () => {
     const email = await mail.waitForLatestEmail(bob.inbox, 5000);
     expect(email.to).toEqual([bob.email]);
     expect(email.subject).toBe(`${ann.username} is now following you`);
-    expect(email.links).toContain(`${APP_URL}/api/profiles/${ann.username}`);
+    expect(email.links).toContain(`${APP_URL}/profile/${ann.username}`);
     expect(mail.emails(ann.inbox)).toEqual([]);
 
     // Following again (after an unfollow) is the same event: no second email.
@@ -146,7 +146,7 @@ describe('new comment', () => {
     expect(email.subject).toBe(`${reader.username} commented on "Tea & <Cakes>"`);
     expect(email.text).toContain('> Lovely <b>post</b>\n> second line');
     expect(email.html).toContain('Lovely &lt;b&gt;post&lt;/b&gt;');
-    expect(email.links).toContain(`${APP_URL}/api/articles/${post.slug}/comments`);
+    expect(email.links).toContain(`${APP_URL}/article/${post.slug}#comments`);
     expect(mail.emails(reader.inbox)).toEqual([]);
   });
 
@@ -183,7 +183,7 @@ describe('new article (fan-out to followers)', () => {
       const email = await mail.waitForLatestEmail(follower.inbox, 5000);
       expect(email.to).toEqual([follower.email]);
       expect(email.subject).toBe(`New article by ${author.username}: Fresh news`);
-      expect(email.links).toContain(`${APP_URL}/api/articles/${post.slug}`);
+      expect(email.links).toContain(`${APP_URL}/article/${post.slug}`);
       expect(email.headers.get('list-unsubscribe')).toMatch(
         new RegExp(`token=${follower.id}\\.new_article\\.`),
       );
@@ -219,8 +219,8 @@ describe('weekly digest', () => {
     await send(ids);
     const email = await mail.waitForLatestEmail(reader.inbox, 5000);
     expect(email.subject).toBe('Your Conduit weekly digest (week of 2020-01-06)');
-    const articleLinks = email.links.filter((link) => link.startsWith(`${APP_URL}/api/articles/`));
-    expect(articleLinks).toEqual([top, middle, low].map((a) => `${APP_URL}/api/articles/${a.slug}`));
+    const articleLinks = email.links.filter((link) => link.startsWith(`${APP_URL}/article/`));
+    expect(articleLinks).toEqual([top, middle, low].map((a) => `${APP_URL}/article/${a.slug}`));
     expect(email.text).not.toMatch(/Last week|Next week|Not followed/);
     for (const quiet of [idle, muted, a1, a2]) expect(mail.emails(quiet.inbox)).toEqual([]);
 

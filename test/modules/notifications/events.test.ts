@@ -241,11 +241,13 @@ function eventSuite(label: string, extraEnv: () => Record<string, string>) {
       expect(email.subject).toContain(`${reader.username} commented on`);
       expect(email.text).toContain('Nice <b>read</b>');
       expect(email.html).not.toContain('<b>read</b>');
-      // The link works: it lists the comment.
-      const link = `${APP_URL}/api/articles/${article.slug}/comments`;
+      // The link works: it opens the article's page for people, which shows the comment (escaped).
+      const link = `${APP_URL}/article/${article.slug}#comments`;
       expect(email.links).toContain(link);
-      const listed = await t.app.inject({ method: 'GET', url: link.slice(APP_URL.length) });
-      expect(listed.json().comments.map((c: { body: string }) => c.body)).toContain('Nice <b>read</b>');
+      const page = await t.app.inject({ method: 'GET', url: link.slice(APP_URL.length).replace(/#.*$/, '') });
+      expect(page.headers['content-type']).toMatch(/^text\/html/);
+      expect(page.body).toContain('id="comments"');
+      expect(page.body).toContain('Nice &lt;b&gt;read&lt;/b&gt;');
       await settled(author.email);
       expect(mail.emails(author.inbox)).toHaveLength(1);
     });
@@ -268,7 +270,7 @@ function eventSuite(label: string, extraEnv: () => Record<string, string>) {
         const email = await mail.waitForLatestEmail(follower.inbox, WAIT);
         expect(email.to).toEqual([follower.email]);
         expect(email.subject).toContain(`New article by ${author.username}`);
-        expect(email.links).toContain(`${APP_URL}/api/articles/${article.slug}`);
+        expect(email.links).toContain(`${APP_URL}/article/${article.slug}`);
       }
       await settled(...followers.map((f) => f.email), muted.email);
       for (const follower of followers) expect(mail.emails(follower.inbox)).toHaveLength(1);
@@ -323,8 +325,8 @@ function eventSuite(label: string, extraEnv: () => Record<string, string>) {
       const email = (await mail.waitForEmails(reader.inbox, before + 1, WAIT)).at(-1);
       if (!email) throw new Error('no digest');
       expect(email.subject).toBe(`Your Conduit weekly digest (week of ${weekOf})`);
-      const lovedAt = email.text.indexOf(`${APP_URL}/api/articles/${loved.slug}`);
-      const quietAt = email.text.indexOf(`${APP_URL}/api/articles/${quiet.slug}`);
+      const lovedAt = email.text.indexOf(`${APP_URL}/article/${loved.slug}`);
+      const quietAt = email.text.indexOf(`${APP_URL}/article/${quiet.slug}`);
       expect(lovedAt).toBeGreaterThan(-1);
       expect(quietAt).toBeGreaterThan(lovedAt);
       expect(email.text).not.toContain('Unfollowed');

@@ -36,10 +36,15 @@ describe('GET /api/profiles/:username', () => {
     expect(res.json().profile.username).toBe(bob.username);
   });
 
-  it('answers bio and image as null when unset, and never leaks private fields', async () => {
+  it('answers bio as null and image as the default avatar when unset, and never leaks private fields', async () => {
     const res = await t.app.inject({ method: 'GET', url: `/api/profiles/${ann.username}` });
     expect(res.json()).toEqual({
-      profile: { username: ann.username, bio: null, image: null, following: false },
+      profile: {
+        username: ann.username,
+        bio: null,
+        image: `${t.config.appUrl}/avatars/default.svg`,
+        following: false,
+      },
     });
     expect(res.body).not.toMatch(/email|password|hash|role/i);
   });
@@ -142,5 +147,53 @@ describe('follow and unfollow', () => {
       expect(missing.headers['www-authenticate']).toBeDefined();
       expect((await follow(method, bob.username, { authorization: 'Token nope' })).statusCode).toBe(401);
     }
+  });
+});
+
+describe('GET /avatars/default.svg', () => {
+  it('serves the default avatar as an SVG, cacheable for a long time, with nothing that could run', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/avatars/default.svg' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('image/svg+xml');
+    expect(res.headers['cache-control']).toMatch(/^public, max-age=\d{7,}$/);
+    expect(res.headers['content-security-policy']).toContain("default-src 'none'");
+    expect(res.body).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    expect(res.body).not.toMatch(/<script|on\w+=/i);
+  });
+});
+
+describe('the default avatar wherever a user appears', () => {
+  it('is the image of an article author and a comment author who set none, in lists too', async () => {
+    const defaultImage = `${t.config.appUrl}/avatars/default.svg`;
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/articles',
+      headers: ann.headers,
+      payload: { article: { title: `Avatar ${ann.username}`, description: 'd', body: 'b' } },
+    });
+    const { slug } = created.json().article;
+    expect(created.json().article.author.image).toBe(defaultImage);
+    const comment = await t.app.inject({
+      method: 'POST',
+      url: `/api/articles/${slug}/comments`,
+      headers: ann.headers,
+      payload: { comment: { body: 'mine' } },
+    });
+    expect(comment.json().comment.author.image).toBe(defaultImage);
+    for (let i = 0; i < 2; i++) {
+      // The second round is answered from the cache: entries keep the image unset, answers never do.
+      const list = await t.app.inject({ method: 'GET', url: `/api/articles?author=${ann.username}` });
+      expect(list.json().articles[0].author.image).toBe(defaultImage);
+      const comments = await t.app.inject({ method: 'GET', url: `/api/articles/${slug}/comments` });
+      expect(comments.json().comments[0].author.image).toBe(defaultImage);
+      const single = await t.app.inject({
+        method: 'GET',
+        url: `/api/articles/${slug}`,
+        headers: bob.headers,
+      });
+      expect(single.json().article.author.image).toBe(defaultImage);
+    }
+    const feed = await follow('POST', ann.username, bob.headers);
+    expect(feed.json().profile.image).toBe(defaultImage);
   });
 });

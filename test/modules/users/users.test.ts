@@ -32,7 +32,8 @@ describe('POST /api/users (register)', () => {
         username: fields.username,
         token: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/),
         bio: null,
-        image: null,
+        // No image yet: the API's own default avatar (src/modules/profiles/avatar.ts).
+        image: `${t.config.appUrl}/avatars/default.svg`,
         emailVerified: false,
       },
     });
@@ -207,7 +208,7 @@ describe('GET and PUT /api/user', () => {
     expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="conduit"/);
   });
 
-  it('updates bio, image and username, and clears bio and image with null', async () => {
+  it('updates bio, image and username, and clears bio and image with null (then the default avatar shows)', async () => {
     const user = await register(t.app);
     const newName = `${user.username}_x`;
     const res = await t.app.inject({
@@ -230,7 +231,43 @@ describe('GET and PUT /api/user', () => {
       headers: auth(user.token),
       payload: { user: { bio: null, image: '' } },
     });
-    expect(cleared.json().user).toMatchObject({ bio: null, image: null, username: newName });
+    const defaultImage = `${t.config.appUrl}/avatars/default.svg`;
+    expect(cleared.json().user).toMatchObject({ bio: null, image: defaultImage, username: newName });
+    await t.app.inject({
+      method: 'PUT',
+      url: '/api/user',
+      headers: auth(user.token),
+      payload: { user: { image: 'https://i.example.com/b.png' } },
+    });
+    const nulled = await t.app.inject({
+      method: 'PUT',
+      url: '/api/user',
+      headers: auth(user.token),
+      payload: { user: { image: null } },
+    });
+    expect(nulled.json().user.image).toBe(defaultImage);
+    const [row] = await t.deps.database.db
+      .select({ image: users.image })
+      .from(users)
+      .where(eq(users.username, newName));
+    expect(row?.image).toBeNull();
+  });
+
+  it('stores nothing when a client sends the default avatar back (a settings form saves every field)', async () => {
+    const user = await register(t.app);
+    const defaultImage = `${t.config.appUrl}/avatars/default.svg`;
+    const res = await t.app.inject({
+      method: 'PUT',
+      url: '/api/user',
+      headers: auth(user.token),
+      payload: { user: { image: defaultImage, bio: 'saved from the settings page' } },
+    });
+    expect(res.json().user).toMatchObject({ image: defaultImage, bio: 'saved from the settings page' });
+    const [row] = await t.deps.database.db
+      .select({ image: users.image })
+      .from(users)
+      .where(eq(users.email, user.email));
+    expect(row?.image).toBeNull();
   });
 
   it('ignores role, id and hash fields: the schema does not take them', async () => {
