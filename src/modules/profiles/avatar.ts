@@ -13,17 +13,9 @@ export function defaultAvatarUrl(appUrl: string): string {
 }
 
 /**
- * The RealWorld user object with the default avatar for an unset image. A client that sends the
- * default URL back (a settings form saves every field it showed) clears the image instead of
- * storing a copy of the URL, so the user keeps following APP_URL: `imageToStore` does that.
+ * A client that sends the default URL back (a settings form saves every field it showed) clears
+ * the image instead of storing a copy of the URL, so the user keeps following APP_URL.
  */
-export function withDefaultImage(payload: unknown, defaultImage: string): unknown {
-  if (typeof payload !== 'object' || payload === null || !('user' in payload)) return payload;
-  const { user } = payload;
-  if (typeof user !== 'object' || user === null || !('image' in user) || user.image !== null) return payload;
-  return { ...payload, user: { ...user, image: defaultImage } };
-}
-
 export function imageToStore<T extends { image?: string | null }>(changes: T, defaultImage: string): T {
   return changes.image === defaultImage ? { ...changes, image: null } : changes;
 }

@@ -8,7 +8,7 @@ import { requireViewer } from '../../plugins/auth.js';
 import { problemResponses } from '../../plugins/errors.js';
 import type { AccessTokenSigner } from '../auth/access-token.js';
 import { queueVerificationEmail } from '../notifications/account-service.js';
-import { defaultAvatarUrl, imageToStore, withDefaultImage } from '../profiles/avatar.js';
+import { defaultAvatarUrl, imageToStore } from '../profiles/avatar.js';
 import { preparePasswordHashing } from './passwords.js';
 import { LoginBody, NewUserBody, UpdateUserBody, UserResponse } from './schemas.js';
 import { getUser, registerUser, type UserRecord, updateUser, verifyCredentials } from './service.js';
@@ -34,15 +34,18 @@ function invalidCredentials(): HttpError {
   );
 }
 
-/** The RealWorld user object (hash-free by construction, and by the response schema). */
-async function userView(user: UserRecord, accessTokens: AccessTokenSigner) {
+/**
+ * The RealWorld user object (hash-free by construction, and by the response schema); an unset
+ * image answers the default avatar, as in every profile (src/modules/profiles/avatar.ts).
+ */
+async function userView(user: UserRecord, accessTokens: AccessTokenSigner, defaultImage: string) {
   return {
     user: {
       email: user.email,
       token: await accessTokens.signSession(user),
       username: user.username,
       bio: user.bio,
-      image: user.image,
+      image: user.image ?? defaultImage,
       emailVerified: user.emailVerifiedAt !== null,
     },
   };
@@ -59,11 +62,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (
     emailIds.push(await queueVerificationEmail(tx, keys, user));
   };
 
-  // An unset image answers the default avatar, as in every profile (src/modules/profiles/avatar.ts).
   const defaultImage = defaultAvatarUrl(keys.appUrl);
-  app.addHook('preSerialization', async (_request, _reply, payload: unknown) =>
-    withDefaultImage(payload, defaultImage),
-  );
 
   // The dummy hash for unknown-account logins is made before the first request, not during it.
   app.addHook('onReady', preparePasswordHashing);
@@ -88,7 +87,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (
       const emailIds: number[] = [];
       const user = await registerUser(db, request.body.user, { inTransaction: verification(emailIds) });
       await emails.dispatch(emailIds);
-      return reply.code(201).send(await userView(user, accessTokens));
+      return reply.code(201).send(await userView(user, accessTokens, defaultImage));
     },
   );
 
@@ -108,7 +107,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (
     async (request) => {
       const user = await verifyCredentials(db, request.body.user.email, request.body.user.password);
       if (!user) throw invalidCredentials();
-      return userView(user, accessTokens);
+      return userView(user, accessTokens, defaultImage);
     },
   );
 
@@ -123,7 +122,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (
         response: { 200: UserResponse, ...problemResponses(401) },
       },
     },
-    async (request) => userView(await getUser(db, requireViewer(request).id), accessTokens),
+    async (request) => userView(await getUser(db, requireViewer(request).id), accessTokens, defaultImage),
   );
 
   app.put(
@@ -150,7 +149,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (
       });
       await emails.dispatch(emailIds);
       await app.cache.invalidate(cacheWrites.userUpdated(viewer.username, user.username));
-      return userView(user, accessTokens);
+      return userView(user, accessTokens, defaultImage);
     },
   );
 };
