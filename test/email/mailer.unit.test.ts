@@ -189,5 +189,11 @@ describe('the Message-ID a caller gives', () => {
     expect(createMailer({ smtpUrl: undefined, from: FROM, dataDir: tmpdir() }).senderDomain).toBe(
       'conduit.test',
     );
+    // Without one, APP_URL's host; the row's id and creation time make the local part.
+    const row = { id: 42, createdAt: new Date(Date.UTC(2026, 0, 1)) };
+    expect(emailMessageId(row, undefined, 'https://api.conduit.example/base')).toBe(
+      `<email-42.${row.createdAt.getTime().toString(36)}@api.conduit.example>`,
+    );
+    expect(emailMessageId(row, 'conduit.test', 'https://api.conduit.example')).toMatch(/@conduit\.test>$/);
   });
 });
