@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { and, eq, lt, or, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { emailLog } from '../db/schema.js';
@@ -109,12 +110,45 @@ function holdLease(db: Database, emailId: number, attempts: number, leaseMs: num
   return () => clearInterval(timer);
 }
 
+/** `queued` → `sending` (attempts + 1), or a `sending` row whose lease ran out; undefined otherwise. */
+async function claim(db: Database, emailId: number, leaseMs: number) {
+  const [row] = await db
+    .update(emailLog)
+    .set({ status: 'sending', attempts: sql`${emailLog.attempts} + 1`, updatedAt: sql`now()` })
+    .where(
+      and(
+        eq(emailLog.id, emailId),
+        or(
+          eq(emailLog.status, 'queued'),
+          and(
+            eq(emailLog.status, 'sending'),
+            lt(emailLog.updatedAt, sql`now() - make_interval(secs => ${leaseMs / 1000})`),
+          ),
+        ),
+      ),
+    )
+    .returning();
+  return row;
+}
+
+/** The row's status and, by the database clock, how long its current lease still runs. */
+async function heldState(db: Database, emailId: number, leaseMs: number) {
+  const [current] = await db
+    .select({
+      status: emailLog.status,
+      leaseLeftMs: sql<number>`greatest(0, ${leaseMs} - extract(epoch from now() - ${emailLog.updatedAt}) * 1000)::float8`,
+    })
+    .from(emailLog)
+    .where(eq(emailLog.id, emailId));
+  return current ? { status: current.status, leaseLeftMs: Number(current.leaseLeftMs) } : undefined;
+}
+
 /**
  * The body of the `email.send` job: idempotent, so a retried or duplicated job never sends twice.
  *
  * 1. Claim the row atomically (`queued` → `sending`, attempts + 1); a row already `sent` or
- *    `failed` is skipped; a row another worker holds (its lease is fresh) is retried later, when
- *    that worker has finished it or has died and let the lease run out.
+ *    `failed` is skipped. A row another worker holds is waited for until its lease ends (once),
+ *    then retried later by the queue: that worker finishes it, or has died and lets it go.
  * 2. Render from the stored payload (secrets unsealed) and send with the row's own Message-ID,
  *    renewing the lease meanwhile.
  * 3. `sent` with the message id; or, on error, back to `queued` with the error (transient: thrown
@@ -131,27 +165,17 @@ export async function deliverEmail(
   options: DeliveryOptions,
 ): Promise<DeliveryOutcome> {
   const { db } = deps;
-  const [row] = await db
-    .update(emailLog)
-    .set({ status: 'sending', attempts: sql`${emailLog.attempts} + 1`, updatedAt: sql`now()` })
-    .where(
-      and(
-        eq(emailLog.id, emailId),
-        or(
-          eq(emailLog.status, 'queued'),
-          and(
-            eq(emailLog.status, 'sending'),
-            lt(emailLog.updatedAt, sql`now() - make_interval(secs => ${options.sendingLeaseMs / 1000})`),
-          ),
-        ),
-      ),
-    )
-    .returning();
+  const lease = options.sendingLeaseMs;
+  let row = await claim(db, emailId, lease);
+  let current = row ? undefined : await heldState(db, emailId, lease);
+  if (current?.status === 'sending') {
+    // Usually a crashed worker's job, run again by BullMQ's stall check just before the dead
+    // worker's lease ends: wait out the rest and claim, rather than going behind the backlog.
+    await sleep(current.leaseLeftMs + 50);
+    row = await claim(db, emailId, lease);
+    current = row ? undefined : await heldState(db, emailId, lease);
+  }
   if (!row) {
-    const [current] = await db
-      .select({ status: emailLog.status })
-      .from(emailLog)
-      .where(eq(emailLog.id, emailId));
     if (!current) throw new PermanentEmailError(`email ${emailId} does not exist`);
     if (current.status === 'queued') throw new TransientEmailError(`email ${emailId} could not be claimed`);
     if (current.status === 'sending') {

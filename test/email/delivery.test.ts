@@ -214,8 +214,9 @@ describe('deliverEmail', () => {
   it('leaves a row another worker is sending alone (retry later), and reclaims it once that worker lease ran out', async () => {
     const { id, inbox } = await queueVerification();
     await t.deps.database.db.update(emailLog).set({ status: 'sending' }).where(eq(emailLog.id, id));
-    // Not skipped: the job comes back once the other worker has finished or died.
-    const busy = await rejection(deliver(id));
+    // Waited for (up to a lease), then not skipped: the job comes back once the other worker has
+    // finished or died.
+    const busy = await rejection(deliver(id, { sendingLeaseMs: 1000 }));
     expect(busy).toBeInstanceOf(TransientEmailError);
     expect(busy.message).toMatch(/being sent by another worker/);
     expect(mail.emails(inbox)).toEqual([]);
