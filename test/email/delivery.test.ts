@@ -211,21 +211,32 @@ describe('deliverEmail', () => {
     });
   });
 
-  it('leaves a row another worker is sending alone (retry later), and reclaims it once that worker lease ran out', async () => {
+  it('leaves a row another worker holds alone (retry later), and takes it over a lease after that worker stops', async () => {
     const { id, inbox } = await queueVerification();
-    await t.deps.database.db.update(emailLog).set({ status: 'sending' }).where(eq(emailLog.id, id));
-    // Waited for (up to a lease), then not skipped: the job comes back once the other worker has
-    // finished or died.
-    const busy = await rejection(deliver(id, { sendingLeaseMs: 1000 }));
+    const db = t.deps.database.db;
+    await db.update(emailLog).set({ status: 'sending', attempts: 1 }).where(eq(emailLog.id, id));
+    // The other worker is alive: it renews the row's lease (updated_at) as deliverEmail does.
+    const heartbeat = setInterval(() => {
+      void db
+        .update(emailLog)
+        .set({ updatedAt: sql`now()` })
+        .where(eq(emailLog.id, id))
+        .catch(() => {});
+    }, 200);
+    let busy: Error;
+    try {
+      // Waited for (up to a lease), then handed back to the queue, not skipped.
+      busy = await rejection(deliver(id, { sendingLeaseMs: 1000 }));
+    } finally {
+      clearInterval(heartbeat);
+    }
     expect(busy).toBeInstanceOf(TransientEmailError);
     expect(busy.message).toMatch(/being sent by another worker/);
     expect(mail.emails(inbox)).toEqual([]);
 
-    await t.deps.database.db
-      .update(emailLog)
-      .set({ updatedAt: sql`now() - interval '31 seconds'` })
-      .where(eq(emailLog.id, id));
-    expect(await deliver(id, { sendingLeaseMs: 30_000 })).toMatchObject({ outcome: 'sent' });
+    // That worker died: its lease runs out, and the waiting job takes the row over and sends it.
+    expect(await deliver(id, { sendingLeaseMs: 1000 })).toMatchObject({ outcome: 'sent' });
+    expect(await row(id)).toMatchObject({ status: 'sent', attempts: 2 });
     expect(mail.emails(inbox)).toHaveLength(1);
   });
 
