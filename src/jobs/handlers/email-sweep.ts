@@ -6,9 +6,9 @@ const LOST_RETRY_MS = 30 * 60_000;
 const SWEEP_LIMIT = 1000;
 
 /**
- * The safety net of email dispatch (every OUTBOX_SWEEP_INTERVAL): rows whose `email.send` job was lost get a new
- * one. Its id names the row's attempt count, so repeated sweeps of one stale state enqueue it
- * once, and a row that moved on (another attempt) can be swept again later.
+ * The safety net of email dispatch (every OUTBOX_SWEEP_INTERVAL): rows whose `email.send` job was
+ * lost get a new one. Its id names the row's attempt count, so repeated sweeps of one stale state
+ * enqueue it once, and a row that moved on (another attempt) can be swept again later.
  */
 export const emailSweepJob = defineJob({
   name: 'email.sweep',
