@@ -97,7 +97,14 @@ describeWithRedis.runIf(testDatabaseKind === 'postgres')('Redis gone and back', 
     // What an operator sees: readiness names Redis (and the queue) down.
     const ready = await t.app.inject({ method: 'GET', url: '/health/ready' });
     expect(ready.statusCode).toBe(503);
-    expect(ready.json().checks).toMatchObject({ redis: { status: 'down' }, jobs: { status: 'down' } });
+    expect(ready.json().checks).toMatchObject({
+      redis: { status: 'down' },
+      jobs: { status: 'down', error: expect.stringMatching(/^Redis is not connected/) },
+      cache: { status: 'up', detail: { state: 'bypass' } },
+    });
+    const metrics = await t.app.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.statusCode).toBe(200);
+    expect(metrics.body).toMatch(/^conduit_jobs_queue_up 0$/m);
 
     // The work is in PostgreSQL, waiting: the fan-out job pending in the outbox, the emails queued.
     const [fanOut] = await t.deps.database.db
