@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { enqueueEmailSends } from '../../src/email/dispatch.js';
-import { removeQueueKeys } from '../jobs/support.js';
+import { removeQueueKeys, waitFor } from '../jobs/support.js';
 import { createTestApp, type TestApp, testDatabaseKind } from '../support/app.js';
 import { type InboxServer, startInboxServer } from '../support/inbox.js';
 import { describeWithRedis, TEST_REDIS_URL } from '../support/services.js';
@@ -64,7 +64,7 @@ describeWithRedis.runIf(testDatabaseKind === 'postgres')(
 
       const received = () =>
         burst.ids.reduce((n, id) => n + mail.emails(burst.inboxOf.get(id) ?? never()).length, 0);
-      while (received() < 20) await sleep(20);
+      await waitFor('the first 20 emails to arrive', () => received() >= 20, 30_000);
       doomed.kill('SIGKILL');
       expect(await doomed.exited).toMatchObject({ signal: 'SIGKILL' });
       const atKill = await burstState(t, burst.ids);
