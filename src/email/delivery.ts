@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { and, eq, lt, or, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { emailLog } from '../db/schema.js';
@@ -26,16 +27,19 @@ export interface DeliveryDeps {
 export interface DeliveryOptions {
   /** After this many attempts (counted on the row) a transient error fails the email for good. */
   maxAttempts: number;
-  /** A row left in `sending` this long belongs to a worker that died: it may be claimed again. */
-  sendingLeaseMs?: number;
+  /**
+   * How long a `sending` row is held without a heartbeat. The sending worker renews it (updated_at)
+   * every quarter of it; a row older than this belongs to a worker that died and may be claimed
+   * again. The job runner passes JOB_LOCK_MS, the lease BullMQ gives the job itself.
+   */
+  sendingLeaseMs: number;
 }
 
 export type DeliveryOutcome =
   | { outcome: 'sent'; messageId: string; file?: string }
-  /** Nothing was sent: already sent, already failed, or another worker is sending it right now. */
-  | { outcome: 'skipped'; status: 'sent' | 'failed' | 'sending' };
+  /** Nothing was sent: already sent or already failed. */
+  | { outcome: 'skipped'; status: 'sent' | 'failed' };
 
-const DEFAULT_SENDING_LEASE_MS = 10 * 60_000;
 const CONNECTION_ERRORS = new Set([
   'ECONNECTION',
   'ETIMEDOUT',
@@ -76,25 +80,38 @@ export function describeSmtpError(error: unknown): string {
 }
 
 /**
- * The body of the `email.send` job: idempotent, so a retried or duplicated job never sends twice.
- *
- * 1. Claim the row atomically (`queued` → `sending`, attempts + 1); a row already `sent` or
- *    `failed`, or being sent by another worker, is skipped.
- * 2. Render from the stored payload (secrets unsealed) and send.
- * 3. `sent` with the provider's message id; or, on error, back to `queued` with the error
- *    (transient: thrown as TransientEmailError for the queue to retry) or `failed`
- *    (permanent, or out of attempts: thrown as PermanentEmailError).
- *
- * A worker dying between the SMTP answer and step 3 leaves the row `sending`; once the lease
- * passes it is claimed again, so such a crash can (rarely) send twice: at-least-once.
+ * The Message-ID of one email: the same on every attempt, so a copy sent again after a crash is
+ * recognisable as the same message (and mail clients that dedupe by it show one). The row's id and
+ * creation time keep it unique even when a database is recreated and ids start over.
  */
-export async function deliverEmail(
-  deps: DeliveryDeps,
-  emailId: number,
-  options: DeliveryOptions,
-): Promise<DeliveryOutcome> {
-  const { db } = deps;
-  const lease = (options.sendingLeaseMs ?? DEFAULT_SENDING_LEASE_MS) / 1000;
+export function emailMessageId(
+  row: { id: number; createdAt: Date },
+  senderDomain: string | undefined,
+  appUrl: string,
+): string {
+  const domain = senderDomain ?? new URL(appUrl).hostname;
+  return `<email-${row.id}.${row.createdAt.getTime().toString(36)}@${domain}>`;
+}
+
+/**
+ * Renews a claimed row's lease (`updated_at`) every quarter of it while this worker sends, so a
+ * slow send is never claimed twice and a dead worker's row is free a lease after its last beat.
+ * Only the claim it belongs to (same attempt count, still `sending`) is renewed.
+ */
+function holdLease(db: Database, emailId: number, attempts: number, leaseMs: number): () => void {
+  const timer = setInterval(() => {
+    db.update(emailLog)
+      .set({ updatedAt: sql`now()` })
+      .where(and(eq(emailLog.id, emailId), eq(emailLog.status, 'sending'), eq(emailLog.attempts, attempts)))
+      // A missed beat only brings the lease's end nearer; the next beat tries again.
+      .catch(() => {});
+  }, leaseMs / 4);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** `queued` → `sending` (attempts + 1), or a `sending` row whose lease ran out; undefined otherwise. */
+async function claim(db: Database, emailId: number, leaseMs: number) {
   const [row] = await db
     .update(emailLog)
     .set({ status: 'sending', attempts: sql`${emailLog.attempts} + 1`, updatedAt: sql`now()` })
@@ -105,27 +122,97 @@ export async function deliverEmail(
           eq(emailLog.status, 'queued'),
           and(
             eq(emailLog.status, 'sending'),
-            lt(emailLog.updatedAt, sql`now() - make_interval(secs => ${lease})`),
+            lt(emailLog.updatedAt, sql`now() - make_interval(secs => ${leaseMs / 1000})`),
           ),
         ),
       ),
     )
     .returning();
+  return row;
+}
+
+/** The row's status and, by the database clock, how long its current lease still runs. */
+async function heldState(db: Database, emailId: number, leaseMs: number) {
+  const [current] = await db
+    .select({
+      status: emailLog.status,
+      leaseLeftMs: sql<number>`greatest(0, ${leaseMs} - extract(epoch from now() - ${emailLog.updatedAt}) * 1000)::float8`,
+    })
+    .from(emailLog)
+    .where(eq(emailLog.id, emailId));
+  return current ? { status: current.status, leaseLeftMs: Number(current.leaseLeftMs) } : undefined;
+}
+
+/**
+ * The body of the `email.send` job: idempotent, so a retried or duplicated job never sends twice.
+ *
+ * 1. Claim the row atomically (`queued` → `sending`, attempts + 1); a row already `sent` or
+ *    `failed` is skipped. A row another worker holds is waited for until its lease ends (once),
+ *    then retried later by the queue: that worker finishes it, or has died and lets it go.
+ * 2. Render from the stored payload (secrets unsealed) and send with the row's own Message-ID,
+ *    renewing the lease meanwhile.
+ * 3. `sent` with the message id; or, on error, back to `queued` with the error (transient: thrown
+ *    as TransientEmailError for the queue to retry) or `failed` (permanent, or out of attempts:
+ *    thrown as PermanentEmailError).
+ *
+ * At-least-once: a worker dying between the SMTP server's acceptance and step 3 leaves the row
+ * `sending`; a lease later it is claimed and sent again, with the same Message-ID. Only the emails
+ * in flight at the crash (at most the worker's concurrency) can be repeated.
+ */
+export async function deliverEmail(
+  deps: DeliveryDeps,
+  emailId: number,
+  options: DeliveryOptions,
+): Promise<DeliveryOutcome> {
+  const { db } = deps;
+  const lease = options.sendingLeaseMs;
+  let row = await claim(db, emailId, lease);
+  let current = row ? undefined : await heldState(db, emailId, lease);
+  if (current?.status === 'sending') {
+    // Usually a crashed worker's job, run again by BullMQ's stall check just before the dead
+    // worker's lease ends: wait out the rest and claim, rather than going behind the backlog.
+    await sleep(current.leaseLeftMs + 50);
+    row = await claim(db, emailId, lease);
+    current = row ? undefined : await heldState(db, emailId, lease);
+  }
   if (!row) {
-    const [current] = await db
-      .select({ status: emailLog.status })
-      .from(emailLog)
-      .where(eq(emailLog.id, emailId));
     if (!current) throw new PermanentEmailError(`email ${emailId} does not exist`);
     if (current.status === 'queued') throw new TransientEmailError(`email ${emailId} could not be claimed`);
+    if (current.status === 'sending') {
+      throw new TransientEmailError(`email ${emailId} is being sent by another worker; retrying later`);
+    }
     return { outcome: 'skipped', status: current.status };
   }
+
+  const release = holdLease(db, emailId, row.attempts, options.sendingLeaseMs);
+  try {
+    return await sendClaimed(deps, row, options);
+  } finally {
+    release();
+  }
+}
+
+type ClaimedRow = typeof emailLog.$inferSelect;
+
+async function sendClaimed(
+  deps: DeliveryDeps,
+  row: ClaimedRow,
+  options: DeliveryOptions,
+): Promise<DeliveryOutcome & { outcome: 'sent' }> {
+  const { db } = deps;
+  const emailId = row.id;
+  // Only this claim may move the row on: after a lost lease another worker's claim owns it.
+  const ours = and(
+    eq(emailLog.id, emailId),
+    eq(emailLog.status, 'sending'),
+    eq(emailLog.attempts, row.attempts),
+  );
 
   const fail = async (message: string) => {
     await db
       .update(emailLog)
       .set({ status: 'failed', lastError: message, updatedAt: sql`now()` })
-      .where(eq(emailLog.id, emailId));
+      .where(ours);
     return new PermanentEmailError(`email ${emailId}: ${message}`);
   };
 
@@ -146,7 +233,12 @@ export async function deliverEmail(
   try {
     // The template's name rides along, so the development inbox (/dev/mail) can show it.
     const headers = { ...message.headers, 'X-Conduit-Template': row.template };
-    sent = await deps.mailer.send({ to: row.recipient, ...message, headers });
+    sent = await deps.mailer.send({
+      to: row.recipient,
+      ...message,
+      headers,
+      messageId: emailMessageId(row, deps.mailer.senderDomain, deps.keys.appUrl),
+    });
   } catch (error) {
     const description = describeSmtpError(error);
     if (!isTransientSmtpError(error)) throw await fail(description);
@@ -156,10 +248,11 @@ export async function deliverEmail(
     await db
       .update(emailLog)
       .set({ status: 'queued', lastError: description, updatedAt: sql`now()` })
-      .where(eq(emailLog.id, emailId));
+      .where(ours);
     throw new TransientEmailError(`email ${emailId}: ${description}`, { cause: error });
   }
 
+  // Recorded whoever holds the row now: the SMTP server accepted it, so it is sent.
   await db
     .update(emailLog)
     .set({

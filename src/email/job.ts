@@ -16,7 +16,8 @@ export const emailSendPayloadSchema = Type.Object(
 
 export interface EmailSendContext {
   db: Database;
-  config: EmailKeys;
+  /** The keys, and JOB_LOCK_MS: a `sending` row is held as long as BullMQ holds its job. */
+  config: EmailKeys & { readonly jobs: { readonly lockMs: number } };
   /** The queue's attempt budget: the row's own counter gives up at the same number. */
   maxAttempts: number;
 }
@@ -33,6 +34,7 @@ export async function runEmailSendJob(
   try {
     await deliverEmail({ db: context.db, mailer, keys: context.config }, payload.emailId, {
       maxAttempts: context.maxAttempts,
+      sendingLeaseMs: context.config.jobs.lockMs,
     });
   } catch (error) {
     if (error instanceof PermanentEmailError) throw new PermanentJobError(error.message, { cause: error });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createTransport } from 'nodemailer';
+import addressparser from 'nodemailer/lib/addressparser';
 
 export interface OutgoingEmail {
   to: string;
@@ -9,6 +10,8 @@ export interface OutgoingEmail {
   text: string;
   html: string;
   headers?: Record<string, string>;
+  /** `<local@domain>`: set by the caller so every attempt of one email carries the same id. */
+  messageId?: string;
 }
 
 export interface SentEmail {
@@ -21,6 +24,8 @@ export interface SentEmail {
 /** The one door to the outside mail world; the rest of the code never sees nodemailer. */
 export interface Mailer {
   readonly kind: 'smtp' | 'file';
+  /** The domain of the From address (MAIL_FROM), when it has one: the right side of Message-IDs. */
+  readonly senderDomain: string | undefined;
   send(email: OutgoingEmail): Promise<SentEmail>;
   close(): Promise<void>;
 }
@@ -43,6 +48,14 @@ export interface MailerOptions {
   greetingTimeoutMs?: number;
   socketTimeoutMs?: number;
   maxConnections?: number;
+}
+
+/** `Conduit <no-reply@conduit.example>` → `conduit.example`; undefined without an address. */
+export function domainOf(from: string): string | undefined {
+  const [first] = addressparser(from, { flatten: true });
+  const at = first?.address.lastIndexOf('@') ?? -1;
+  const domain = at >= 0 ? first?.address.slice(at + 1).toLowerCase() : undefined;
+  return domain || undefined;
 }
 
 export function createMailer(options: MailerOptions): Mailer {
@@ -70,6 +83,7 @@ function createSmtpMailer(options: MailerOptions & { smtpUrl: string }): Mailer 
   );
   return {
     kind: 'smtp',
+    senderDomain: domainOf(options.from),
     send: async (email) => {
       const info = await transport.sendMail(email);
       return { messageId: info.messageId };
@@ -88,6 +102,7 @@ function createFileMailer(options: MailerOptions): Mailer {
   );
   return {
     kind: 'file',
+    senderDomain: domainOf(options.from),
     send: async (email) => {
       const info = await transport.sendMail(email);
       await mkdir(directory, { recursive: true });

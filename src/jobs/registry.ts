@@ -49,7 +49,7 @@ export const recurringJobs: readonly RecurringJob[] = [
     id: 'email-sweep',
     name: 'email.sweep',
     payload: {},
-    everyMs: () => 60_000,
+    everyMs: (config) => config.jobs.outboxSweepSeconds * 1000,
   }),
   // Daily, but each week's digest goes out once (see the handler): a missed run is made up.
   recurring({

@@ -1,5 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { emailLog } from '../../src/db/schema.js';
 import {
   type DeliveryOptions,
@@ -30,7 +30,11 @@ afterAll(async () => {
 });
 
 const deliver = (id: number, options: Partial<DeliveryOptions> = {}) =>
-  deliverEmail({ db: t.deps.database.db, mailer: t.deps.mailer, keys }, id, { maxAttempts: 3, ...options });
+  deliverEmail({ db: t.deps.database.db, mailer: t.deps.mailer, keys }, id, {
+    maxAttempts: 3,
+    sendingLeaseMs: 30_000,
+    ...options,
+  });
 
 async function row(id: number) {
   const [found] = await t.deps.database.db.select().from(emailLog).where(eq(emailLog.id, id));
@@ -207,18 +211,93 @@ describe('deliverEmail', () => {
     });
   });
 
-  it('leaves a row another worker is sending alone, and reclaims it once that worker lease ran out', async () => {
+  it('leaves a row another worker holds alone (retry later), and takes it over a lease after that worker stops', async () => {
     const { id, inbox } = await queueVerification();
-    await t.deps.database.db.update(emailLog).set({ status: 'sending' }).where(eq(emailLog.id, id));
-    expect(await deliver(id)).toEqual({ outcome: 'skipped', status: 'sending' });
+    const db = t.deps.database.db;
+    await db.update(emailLog).set({ status: 'sending', attempts: 1 }).where(eq(emailLog.id, id));
+    // The other worker is alive: it renews the row's lease (updated_at) as deliverEmail does.
+    const heartbeat = setInterval(() => {
+      void db
+        .update(emailLog)
+        .set({ updatedAt: sql`now()` })
+        .where(eq(emailLog.id, id))
+        .catch(() => {});
+    }, 200);
+    let busy: Error;
+    try {
+      // Waited for (up to a lease), then handed back to the queue, not skipped.
+      busy = await rejection(deliver(id, { sendingLeaseMs: 1000 }));
+    } finally {
+      clearInterval(heartbeat);
+    }
+    expect(busy).toBeInstanceOf(TransientEmailError);
+    expect(busy.message).toMatch(/being sent by another worker/);
     expect(mail.emails(inbox)).toEqual([]);
 
+    // That worker died: its lease runs out, and the waiting job takes the row over and sends it.
+    expect(await deliver(id, { sendingLeaseMs: 1000 })).toMatchObject({ outcome: 'sent' });
+    expect(await row(id)).toMatchObject({ status: 'sent', attempts: 2 });
+    expect(mail.emails(inbox)).toHaveLength(1);
+  });
+
+  it('gives every attempt of an email the same Message-ID, on the sender domain, recorded in the log', async () => {
+    const { id, inbox } = await queueVerification();
+    // The first attempt reaches the server and is refused; the second is accepted.
+    mail.rejectNext(1, 451, 'Greylisted');
+    await rejection(deliver(id));
+    expect(await deliver(id)).toMatchObject({ outcome: 'sent' });
+    const email = await mail.waitForLatestEmail(inbox, 5000);
+    const stored = await row(id);
+    const expected = `<email-${id}.${stored.createdAt.getTime().toString(36)}@conduit.localhost>`;
+    expect(email.headers.get('message-id')).toBe(expected);
+    expect(stored.providerMessageId).toBe(expected);
+
+    // A resend after a crash (the row left `sending`, its lease over) carries the same id.
     await t.deps.database.db
       .update(emailLog)
-      .set({ updatedAt: sql`now() - interval '1 hour'` })
+      .set({ status: 'sending', updatedAt: sql`now() - interval '1 minute'` })
       .where(eq(emailLog.id, id));
-    expect(await deliver(id, { sendingLeaseMs: 10 * 60_000 })).toMatchObject({ outcome: 'sent' });
+    expect(await deliver(id)).toMatchObject({ outcome: 'sent', messageId: expected });
+    const copies = await mail.waitForEmails(inbox, 2, 5000);
+    expect(copies.map((copy) => copy.headers.get('message-id'))).toEqual([expected, expected]);
+  });
+
+  it('renews the lease while a slow send runs, so no other worker claims it meanwhile', async () => {
+    const { id, inbox } = await queueVerification();
+    mail.delayReplies(4000);
+    try {
+      const first = deliver(id, { sendingLeaseMs: 1000 });
+      await vi.waitFor(async () => expect((await row(id)).status).toBe('sending'), { timeout: 5000 });
+      // Two and a half leases later the row is still held: a second worker backs off, sends nothing.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      const second = await rejection(deliver(id, { sendingLeaseMs: 1000 }));
+      expect(second).toBeInstanceOf(TransientEmailError);
+      expect(await first).toMatchObject({ outcome: 'sent' });
+    } finally {
+      mail.delayReplies(0);
+    }
     expect(mail.emails(inbox)).toHaveLength(1);
+    expect(await row(id)).toMatchObject({ status: 'sent', attempts: 1 });
+  });
+
+  it('a worker whose lease was taken over does not move the row back when its send fails', async () => {
+    const { id, inbox } = await queueVerification();
+    mail.rejectNext(1, 451, 'Try again later');
+    mail.delayReplies(1500);
+    try {
+      const failed = rejection(deliver(id));
+      await vi.waitFor(async () => expect((await row(id)).status).toBe('sending'), { timeout: 5000 });
+      // Meanwhile another worker reclaimed the row (attempts moved on) and sent it.
+      await t.deps.database.db
+        .update(emailLog)
+        .set({ status: 'sent', attempts: 2 })
+        .where(eq(emailLog.id, id));
+      expect(await failed).toBeInstanceOf(TransientEmailError);
+    } finally {
+      mail.delayReplies(0);
+    }
+    expect(await row(id)).toMatchObject({ status: 'sent', attempts: 2 });
+    expect(mail.emails(inbox)).toEqual([]);
   });
 
   it('fails an unknown email permanently', async () => {
@@ -253,7 +332,11 @@ describe('findEmailsToRequeue', () => {
 
 describe('the email.send job body', () => {
   const run = (emailId: number) =>
-    runEmailSendJob({ db: t.deps.database.db, config: keys, maxAttempts: 3 }, t.deps.mailer, { emailId });
+    runEmailSendJob(
+      { db: t.deps.database.db, config: { ...keys, jobs: { lockMs: 30_000 } }, maxAttempts: 3 },
+      t.deps.mailer,
+      { emailId },
+    );
 
   it('sends, retries transient trouble, and turns a permanent refusal into a PermanentJobError', async () => {
     const sent = await queueVerification();

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeSmtpError, isTransientSmtpError } from '../../src/email/delivery.js';
-import { createMailer, type Mailer } from '../../src/email/mailer.js';
+import { describeSmtpError, emailMessageId, isTransientSmtpError } from '../../src/email/delivery.js';
+import { createMailer, domainOf, type Mailer } from '../../src/email/mailer.js';
 import { type InboxServer, startInboxServer } from '../support/inbox.js';
 
 // Real SMTP over loopback, no database: runs once (the `.unit` suffix keeps it out of the
@@ -182,5 +182,44 @@ describe('.eml fallback (no SMTP_URL)', () => {
       await mailer.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the Message-ID a caller gives', () => {
+  it('is the one the SMTP server and the .eml file get, and the one reported back', async () => {
+    const id = '<email-7.abc@conduit.test>';
+    const mail = await startInboxServer();
+    const smtp = createMailer({ smtpUrl: mail.url, from: FROM, dataDir: tmpdir() });
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'conduit-mail-'));
+    const file = createMailer({ smtpUrl: undefined, from: FROM, dataDir });
+    try {
+      const inbox = mail.createInbox();
+      expect(await smtp.send({ ...message(inbox.emailAddress), messageId: id })).toEqual({ messageId: id });
+      expect((await mail.waitForLatestEmail(inbox)).headers.get('message-id')).toBe(id);
+
+      const written = await file.send({ ...message('reader@example.com'), messageId: id });
+      expect(written.messageId).toBe(id);
+      expect((await simpleParser(readFileSync(written.file ?? ''))).messageId).toBe(id);
+    } finally {
+      await smtp.close();
+      await file.close();
+      await mail.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('takes its domain from the From address (MAIL_FROM)', () => {
+    expect(domainOf('Conduit <no-reply@Conduit.Example>')).toBe('conduit.example');
+    expect(domainOf('bare@mail.example.org')).toBe('mail.example.org');
+    expect(domainOf('Conduit')).toBeUndefined();
+    expect(createMailer({ smtpUrl: undefined, from: FROM, dataDir: tmpdir() }).senderDomain).toBe(
+      'conduit.test',
+    );
+    // Without one, APP_URL's host; the row's id and creation time make the local part.
+    const row = { id: 42, createdAt: new Date(Date.UTC(2026, 0, 1)) };
+    expect(emailMessageId(row, undefined, 'https://api.conduit.example/base')).toBe(
+      `<email-42.${row.createdAt.getTime().toString(36)}@api.conduit.example>`,
+    );
+    expect(emailMessageId(row, 'conduit.test', 'https://api.conduit.example')).toMatch(/@conduit\.test>$/);
   });
 });

@@ -58,6 +58,12 @@ export interface InboxServer {
   waitForEmails(inbox: Inbox, count: number, timeoutMs?: number): Promise<ReceivedEmail[]>;
   /** The next `times` recipients are refused with this SMTP reply code (450 temporary, 550 permanent). */
   rejectNext(times: number, code: number, message?: string): void;
+  /**
+   * A slow relay: each refusal of `rejectNext`, and each accepted message's final reply, comes
+   * this long late. An accepted message is filed before the wait, so a client that dies meanwhile
+   * leaves a delivered message it never saw accepted. 0 answers at once again.
+   */
+  delayReplies(ms: number): void;
   /** Stops listening and drops open connections: clients see connection errors. */
   stop(): Promise<void>;
   /** Listens again on the same port. */
@@ -72,6 +78,11 @@ export async function startInboxServer(options: InboxServerOptions = {}): Promis
   const returned = new Map<string, number>();
   const waiters = new Set<() => void>();
   const rejections: { code: number; message: string }[] = [];
+  let replyDelayMs = 0;
+  const later = (reply: () => void) => {
+    if (replyDelayMs > 0) setTimeout(reply, replyDelayMs);
+    else reply();
+  };
 
   const notify = () => {
     for (const waiter of waiters) waiter();
@@ -96,7 +107,7 @@ export async function startInboxServer(options: InboxServerOptions = {}): Promis
     onRcptTo(_address, _session, callback) {
       const rejection = rejections.shift();
       if (rejection) {
-        callback(Object.assign(new Error(rejection.message), { responseCode: rejection.code }));
+        later(() => callback(Object.assign(new Error(rejection.message), { responseCode: rejection.code })));
         return;
       }
       callback();
@@ -139,7 +150,7 @@ export async function startInboxServer(options: InboxServerOptions = {}): Promis
             byAddress.set(address, list);
           }
           notify();
-          callback();
+          later(() => callback());
         })
         .catch((error: Error) => callback(error));
     },
@@ -221,6 +232,9 @@ export async function startInboxServer(options: InboxServerOptions = {}): Promis
       ),
     rejectNext: (times, code, message = code >= 500 ? 'Mailbox unavailable' : 'Try again later') => {
       for (let i = 0; i < times; i++) rejections.push({ code, message });
+    },
+    delayReplies: (ms) => {
+      replyDelayMs = ms;
     },
     stop,
     start: async () => {

@@ -45,7 +45,10 @@ async function person(name: string): Promise<Person> {
 async function send(ids: readonly (number | null)[]) {
   for (const id of ids) {
     if (id === null) continue;
-    await deliverEmail({ db: t.deps.database.db, mailer: t.deps.mailer, keys }, id, { maxAttempts: 3 });
+    await deliverEmail({ db: t.deps.database.db, mailer: t.deps.mailer, keys }, id, {
+      maxAttempts: 3,
+      sendingLeaseMs: 30_000,
+    });
   }
 }
 
