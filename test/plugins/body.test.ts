@@ -110,6 +110,11 @@ describe('odd JSON', () => {
     expect(expectProblem(res, 415).body?.[0]).toMatch(/charset "iso-8859-1"/);
   });
 
+  it('answers a media type no route reads with 415', async () => {
+    const res = await login({ 'content-type': 'application/xml' }, '<user/>');
+    expectProblem(res, 415);
+  });
+
   it('answers truncated JSON with 400', async () => {
     const res = await login(JSON_TYPE, '{"user": {"email": ');
     expect(expectProblem(res, 400)).toEqual({ body: ['The request body is not valid JSON'] });
