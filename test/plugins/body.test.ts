@@ -88,6 +88,40 @@ describe('routes that need a body', () => {
   });
 });
 
+describe('every write route', () => {
+  const hostile: [string, Record<string, string>, string, number][] = [
+    ['malformed JSON', JSON_TYPE, '{"a":', 400],
+    ['a __proto__ key', JSON_TYPE, '{"__proto__":{"admin":true}}', 400],
+    ['another charset', { 'content-type': 'application/json; charset=latin1' }, '{}', 415],
+  ];
+
+  it.each(hostile)('answers %s in its error format, never a 5xx', async (_name, headers, payload, status) => {
+    const writes = routes.flatMap((route) =>
+      [route.method]
+        .flat()
+        .filter((method) => WRITES.has(method))
+        .map((method) => ({ method: method as InjectOptions['method'], url: route.url })),
+    );
+    expect(writes.length).toBeGreaterThan(10);
+    for (const { method, url } of writes) {
+      const res = await t.app.inject({
+        method,
+        url: fill(url),
+        headers: { ...admin.headers, ...headers },
+        payload,
+      });
+      const what = `${method} ${url}: ${res.body}`;
+      if (OAUTH_ROUTES.has(url)) {
+        expect(res.statusCode, what).toBe(400);
+        expect(res.json().error, what).toBe('invalid_request');
+      } else {
+        expect(res.statusCode, what).toBe(status);
+        expect(res.headers['content-type'], what).toMatch(/^application\/problem\+json/);
+      }
+    }
+  });
+});
+
 describe('odd JSON', () => {
   const login = (headers: Record<string, string>, payload: string) =>
     t.app.inject({ method: 'POST', url: '/api/users/login', headers, payload });
