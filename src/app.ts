@@ -6,6 +6,7 @@ import Fastify, {
   type FastifyInstance,
   type FastifyServerOptions,
   LogController,
+  type RouteOptions,
 } from 'fastify';
 import { type DestinationStream, pino } from 'pino';
 import { cachePlugin } from './cache/http.js';
@@ -25,6 +26,7 @@ import { tagRoutes } from './modules/tags/routes.js';
 import { userRoutes } from './modules/users/routes.js';
 import { verifyCredentials } from './modules/users/service.js';
 import { authPlugin } from './plugins/auth.js';
+import { bodyPlugin } from './plugins/body.js';
 import { docsPlugin } from './plugins/docs.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { metricsPlugin } from './plugins/metrics.js';
@@ -101,6 +103,8 @@ export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
 export interface BuildAppOptions {
   /** Where log lines go instead of stdout (tests read them). */
   logStream?: DestinationStream;
+  /** Called for every route as it is registered (tests enumerate the routes with it). */
+  onRoute?: (route: RouteOptions) => void;
 }
 
 /** Builds the whole HTTP application from its dependencies; it never listens (server.ts does). */
@@ -129,6 +133,7 @@ export async function buildApp(deps: Deps, options: BuildAppOptions = {}): Promi
     ajv: { customOptions: { allErrors: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  if (options.onRoute) app.addHook('onRoute', options.onRoute);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -143,6 +148,7 @@ export async function buildApp(deps: Deps, options: BuildAppOptions = {}): Promi
   });
 
   await app.register(errorsPlugin);
+  await app.register(bodyPlugin);
   await app.register(cors, {
     origin: config.corsOrigins === true ? true : [...config.corsOrigins],
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],

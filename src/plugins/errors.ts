@@ -93,7 +93,11 @@ export const errorsPlugin = fp(
         return sendProblem(reply, request, error.statusCode, error.message, error.fieldErrors);
       }
       if (error.validation) {
-        const fields = fieldErrorsFromValidation(error.validation as AjvIssue[], error.validationContext);
+        // No body at all (an empty JSON body is none) where the route needs one.
+        const fields =
+          error.validationContext === 'body' && request.body === undefined
+            ? { body: ['is required'] }
+            : fieldErrorsFromValidation(error.validation as AjvIssue[], error.validationContext);
         const detail = Object.entries(fields)
           .map(([field, messages]) => `${field} ${messages.join(', ')}`)
           .join('; ');

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { SQL } from 'drizzle-orm';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, RouteOptions } from 'fastify';
 import type { DestinationStream } from 'pino';
 import postgres from 'postgres';
 import { inject } from 'vitest';
@@ -82,7 +82,12 @@ export async function openTestDatabase(
  */
 export async function createTestApp(
   env: Record<string, string | undefined> = {},
-  options: { beforeReady?: (app: FastifyInstance) => void; logStream?: DestinationStream } = {},
+  options: {
+    beforeReady?: (app: FastifyInstance) => void;
+    logStream?: DestinationStream;
+    /** Sees every route as it is registered. */
+    onRoute?: (route: RouteOptions) => void;
+  } = {},
 ): Promise<TestApp> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'conduit-test-'));
   const queries = new QueryCounter();
@@ -100,7 +105,7 @@ export async function createTestApp(
     ...env,
   });
   const deps = await createDeps(config, { database });
-  const app = await buildApp(deps, { logStream: options.logStream });
+  const app = await buildApp(deps, { logStream: options.logStream, onRoute: options.onRoute });
   options.beforeReady?.(app);
   await app.ready();
   return {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { describe } from 'vitest';
 import { reachable } from './reachable.js';
 
@@ -19,3 +20,17 @@ if (!redisAvailable && !requireServices) {
  */
 export const describeWithRedis: typeof describe =
   redisAvailable || requireServices ? describe : (describe.skip as typeof describe);
+
+/** Debian's Chromium (`apt-get install chromium`), driven by playwright-core in the browser test. */
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+export const chromiumAvailable = existsSync(CHROMIUM_PATH);
+
+if (!chromiumAvailable && !requireServices) {
+  console.warn(
+    `\n!!! SKIPPING browser suites: no ${CHROMIUM_PATH} (apt-get install chromium; REQUIRE_SERVICES=1 fails instead)\n`,
+  );
+}
+
+/** `describe` for suites that drive a real browser: skipped loudly without Chromium. */
+export const describeWithChromium: typeof describe =
+  chromiumAvailable || requireServices ? describe : (describe.skip as typeof describe);

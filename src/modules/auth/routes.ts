@@ -59,6 +59,12 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
         .join('; ');
       return reply.code(400).send({ error: 'invalid_request', error_description: description });
     }
+    // A body that cannot be read (broken JSON, a `__proto__` key, a charset other than UTF-8, a
+    // media type no parser takes, a bad Content-Length) is a malformed request to OAuth2 clients
+    // too (RFC 6749 §5.2); a problem+json 400 would not even fit the routes' 400 schema.
+    if (error.statusCode === 400 || error.statusCode === 415) {
+      return reply.code(400).send({ error: 'invalid_request', error_description: error.message });
+    }
     throw error;
   });
 
