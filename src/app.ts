@@ -24,6 +24,7 @@ import { verifyCredentials } from './modules/users/service.js';
 import { authPlugin } from './plugins/auth.js';
 import { docsPlugin } from './plugins/docs.js';
 import { errorsPlugin } from './plugins/errors.js';
+import { inputPlugin } from './plugins/input.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { authRateLimitPlugin } from './plugins/rate-limit.js';
 
@@ -140,6 +141,7 @@ export async function buildApp(deps: Deps, options: BuildAppOptions = {}): Promi
   });
 
   await app.register(errorsPlugin);
+  await app.register(inputPlugin);
   await app.register(cors, {
     origin: config.corsOrigins === true ? true : [...config.corsOrigins],
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
