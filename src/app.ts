@@ -24,7 +24,7 @@ import { verifyCredentials } from './modules/users/service.js';
 import { authPlugin } from './plugins/auth.js';
 import { docsPlugin } from './plugins/docs.js';
 import { errorsPlugin } from './plugins/errors.js';
-import { inputPlugin } from './plugins/input.js';
+import { frameworkErrors, inputPlugin } from './plugins/input.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { authRateLimitPlugin } from './plugins/rate-limit.js';
 
@@ -125,6 +125,7 @@ export async function buildApp(deps: Deps, options: BuildAppOptions = {}): Promi
     // One access line per request (onResponse below) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { allErrors: true } },
+    frameworkErrors,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addHook('onRequest', async (request, reply) => {

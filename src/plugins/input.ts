@@ -1,7 +1,14 @@
-import type { FastifyInstance, FastifyRequest, preValidationHookHandler, RouteOptions } from 'fastify';
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  preValidationHookHandler,
+  RouteOptions,
+} from 'fastify';
 import fp from 'fastify-plugin';
 import { NotFoundError } from '../errors.js';
-import { ProblemSchema } from './errors.js';
+import { ProblemSchema, sendProblem } from './errors.js';
 
 /**
  * Text PostgreSQL cannot store: NUL (a `text` value refuses U+0000, which answered 500) and
@@ -146,23 +153,61 @@ function asArray<T>(hooks: T | T[] | undefined): T[] {
   return Array.isArray(hooks) ? hooks : [hooks];
 }
 
+/** An error response as documented on a route that produces no JSON (the pages for people). */
+const PROBLEM_CONTENT = { content: { 'application/problem+json': { schema: ProblemSchema } } };
+
+/**
+ * The responses a route documents, with what bad input answers: 422 (unless the route answers bad
+ * input with a documented 400 of its own, as the OAuth endpoints do, RFC 6749), 404 with path
+ * parameters, 400 and 413 with a body (not JSON, too large). A route whose pages are HTML
+ * documents its errors as the problem+json they are.
+ */
+function documentedResponses(
+  route: RouteOptions,
+  response: Record<string, unknown>,
+): Record<string, unknown> {
+  const schema = route.schema as { body?: unknown; produces?: string[] };
+  const documented: Record<string, unknown> = { ...response };
+  const added: string[] = [];
+  if (!('400' in documented) && !('422' in documented)) added.push('422');
+  if (route.url.includes(':') && !('404' in documented)) added.push('404');
+  if (schema.body !== undefined) added.push(...['400', '413'].filter((status) => !(status in documented)));
+  const html = schema.produces !== undefined && !schema.produces.some((type) => type.includes('json'));
+  for (const status of added) documented[status] = ProblemSchema;
+  if (html) {
+    for (const [status, value] of Object.entries(documented)) {
+      if (value === ProblemSchema) documented[status] = PROBLEM_CONTENT;
+    }
+  }
+  return documented;
+}
+
+/**
+ * Fastify's `frameworkErrors` (set in app.ts): a path whose escapes do not decode, or with a
+ * parameter longer than any stored value, names nothing that exists: a 404 like any unknown
+ * resource (Fastify's own answer was a 400 or 414 in another shape than every other error).
+ */
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  if (error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    sendProblem(reply, request, 404, 'No resource has this path');
+    return;
+  }
+  request.log.error({ err: error }, 'framework error');
+  sendProblem(reply, request, 500, 'An unexpected error occurred');
+}
+
 /**
  * Every route, present and future (registered after this plugin), refuses input PostgreSQL cannot
  * store and integers not written in decimal, before validation: 422 naming the field (404 for a
- * path parameter). Its documented responses gain those statuses unless the route already answers
- * bad input another way (a documented 400, as the OAuth endpoints do).
+ * path parameter). Its documented responses say so (documentedResponses).
  */
 export const inputPlugin = fp(
   async (app: FastifyInstance) => {
     app.addHook('onRoute', (route) => {
       route.preValidation = [inputCheck(route), ...asArray(route.preValidation)];
       const response = (route.schema as { response?: Record<string, unknown> } | undefined)?.response;
-      if (!response) return;
       // A copy: routes may share one response object.
-      const documented = { ...response };
-      if (!('400' in documented) && !('422' in documented)) documented[422] = ProblemSchema;
-      if (route.url.includes(':') && !('404' in documented)) documented[404] = ProblemSchema;
-      route.schema = { ...route.schema, response: documented };
+      if (response) route.schema = { ...route.schema, response: documentedResponses(route, response) };
     });
   },
   { name: 'input', dependencies: ['errors'] },

@@ -234,6 +234,41 @@ describe('text PostgreSQL cannot store', () => {
   });
 });
 
+describe('paths that name nothing', () => {
+  it.each([
+    '/api/articles/%zz',
+    '/api/articles/%/favorite',
+    '/api/profiles/%FF',
+    `/api/articles/${'x'.repeat(600)}`,
+  ])('%s is a problem+json 404 (Fastify answered 400 or 414 in its own shape)', async (url) => {
+    const res = await t.app.inject({ method: url.endsWith('favorite') ? 'POST' : 'GET', url });
+    expect(res.statusCode).toBe(404);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.json().errors).toEqual({ body: ['No resource has this path'] });
+  });
+});
+
+describe('documented responses', () => {
+  it('a body route documents 400 (not JSON) and 413 (too large); an HTML page documents its errors as problem+json', async () => {
+    const doc = (await t.app.inject({ url: '/openapi.json' })).json();
+    const create = doc.paths['/api/articles'].post.responses;
+    expect(Object.keys(create)).toEqual(expect.arrayContaining(['400', '413', '422']));
+    const malformed = await t.app.inject({
+      method: 'POST',
+      url: '/api/articles',
+      headers: { ...ann.headers, 'content-type': 'application/json' },
+      payload: '{"article": ',
+    });
+    expect(malformed.statusCode).toBe(400);
+    const page = doc.paths['/api/auth/verify-email'].get.responses;
+    expect(Object.keys(page['422'].content)).toEqual(['application/problem+json']);
+    expect(Object.keys(page['200'].content)).toEqual(['text/html']);
+    const refused = await t.app.inject({ url: '/api/auth/verify-email?token=%00' });
+    expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(Object.keys(doc.paths['/metrics'].get.responses['200'].content)).toEqual(['text/plain']);
+  });
+});
+
 describe('integers in query strings and paths', () => {
   const notIntegers = [
     '1e309',
