@@ -120,12 +120,21 @@ function boundaryString(schema: Schema): fc.Arbitrary<string> {
   return fc.constantFrom(...lengths).map((length) => 'é'.repeat(length));
 }
 
-function integerArb(schema: Schema, pool: ReadonlyArray<string | number> | undefined): fc.Arbitrary<number> {
+function integerArb(
+  schema: Schema,
+  pool: ReadonlyArray<string | number> | undefined,
+  hostile: boolean,
+): fc.Arbitrary<number> {
   const min = schema.minimum ?? -(2 ** 31);
   const max = schema.maximum ?? 2 ** 31 - 1;
   const choices: Array<fc.WeightedArbitrary<number>> = [
     { arbitrary: fc.integer({ min, max }), weight: 3 },
-    { arbitrary: fc.constantFrom(min, max, min - 1, max + 1, 0, -1, 2 ** 31, 2 ** 53), weight: 2 },
+    {
+      arbitrary: hostile
+        ? fc.constantFrom(min, max, min - 1, max + 1, 0, -1, 2 ** 31, 2 ** 53)
+        : fc.constantFrom(min, max),
+      weight: 2,
+    },
   ];
   const numbers = pool?.filter((value): value is number => typeof value === 'number') ?? [];
   if (numbers.length > 0) choices.push({ arbitrary: fc.constantFrom(...numbers), weight: 4 });
@@ -142,64 +151,78 @@ const wrongType: fc.Arbitrary<unknown> = fc.oneof(
   fc.constantFrom(...HOSTILE_STRINGS),
 );
 
-/** A value for `schema`: mostly valid, sometimes a boundary, a hostile string, huge, or of the wrong type. */
-export function arbitraryFor(schema: Schema, pools: Pools, name = '', depth = 0): fc.Arbitrary<unknown> {
+/**
+ * A value for `schema`. Hostile (the default): at any depth sometimes a boundary, a hostile string,
+ * huge, or of the wrong type. Not hostile: valid all the way down, so that requests also get past
+ * validation and reach the services and the database.
+ */
+export function arbitraryFor(
+  schema: Schema,
+  pools: Pools,
+  name = '',
+  depth = 0,
+  hostile = true,
+): fc.Arbitrary<unknown> {
   const pool = pools[name];
-  const hostile: Array<fc.WeightedArbitrary<unknown>> = [
-    { arbitrary: fc.constantFrom(...HOSTILE_STRINGS), weight: 2 },
-    { arbitrary: wrongType, weight: 1 },
-    { arbitrary: fc.constant(HUGE), weight: 1 },
-  ];
-  if (schema.enum) return fc.oneof({ arbitrary: fc.constantFrom(...schema.enum), weight: 8 }, ...hostile);
+  const mutations: Array<fc.WeightedArbitrary<unknown>> = hostile
+    ? [
+        { arbitrary: fc.constantFrom(...HOSTILE_STRINGS), weight: 2 },
+        { arbitrary: wrongType, weight: 1 },
+        { arbitrary: fc.constant(HUGE), weight: 1 },
+      ]
+    : [];
+  if (schema.enum) return fc.oneof({ arbitrary: fc.constantFrom(...schema.enum), weight: 8 }, ...mutations);
   if (schema.const !== undefined)
-    return fc.oneof({ arbitrary: fc.constant(schema.const), weight: 8 }, ...hostile);
+    return fc.oneof({ arbitrary: fc.constant(schema.const), weight: 8 }, ...mutations);
   if (schema.anyOf && schema.anyOf.length > 0) {
-    return fc.oneof(...schema.anyOf.map((option) => arbitraryFor(option, pools, name, depth)));
+    return fc.oneof(...schema.anyOf.map((option) => arbitraryFor(option, pools, name, depth, hostile)));
   }
   const valid: Array<fc.WeightedArbitrary<unknown>> = [];
   for (const type of typesOf(schema)) {
     if (type === 'string') {
-      valid.push(
-        { arbitrary: validString(schema, pool), weight: 6 },
-        { arbitrary: boundaryString(schema), weight: 1 },
-      );
-    } else if (type === 'integer') valid.push({ arbitrary: integerArb(schema, pool), weight: 6 });
+      valid.push({ arbitrary: validString(schema, pool), weight: 6 });
+      if (hostile) valid.push({ arbitrary: boundaryString(schema), weight: 1 });
+    } else if (type === 'integer') valid.push({ arbitrary: integerArb(schema, pool, hostile), weight: 6 });
     else if (type === 'number') valid.push({ arbitrary: fc.double({ noNaN: true }), weight: 6 });
     else if (type === 'boolean') valid.push({ arbitrary: fc.boolean(), weight: 6 });
     else if (type === 'null') valid.push({ arbitrary: fc.constant(null), weight: 1 });
     else if (type === 'array' && depth < 6) {
       const items = schema.items ?? {};
       valid.push({
-        arbitrary: fc.array(arbitraryFor(items, pools, name, depth + 1), {
-          maxLength: (schema.maxItems ?? 5) + 1,
+        arbitrary: fc.array(arbitraryFor(items, pools, name, depth + 1, hostile), {
+          maxLength: hostile ? (schema.maxItems ?? 5) + 1 : Math.min(schema.maxItems ?? 5, 5),
         }),
         weight: 6,
       });
     } else if (type === 'object' && depth < 6)
-      valid.push({ arbitrary: objectOf(schema, pools, depth + 1), weight: 8 });
+      valid.push({ arbitrary: objectOf(schema, pools, depth + 1, hostile), weight: 8 });
   }
-  if (valid.length === 0) return fc.oneof(...hostile, { arbitrary: fc.string(), weight: 2 });
-  return fc.oneof(...valid, ...hostile);
+  if (valid.length === 0) return fc.oneof(...mutations, { arbitrary: fc.string(), weight: 2 });
+  return fc.oneof(...valid, ...mutations);
 }
 
 /** An object for `schema`: required fields sometimes missing, optional ones sometimes there, extras sometimes. */
-function objectOf(schema: Schema, pools: Pools, depth: number): fc.Arbitrary<Record<string, unknown>> {
+function objectOf(
+  schema: Schema,
+  pools: Pools,
+  depth: number,
+  hostile: boolean,
+): fc.Arbitrary<Record<string, unknown>> {
   const properties = schema.properties ?? {};
   const required = new Set(schema.required ?? []);
   const fields = Object.entries(properties).map(([key, property]) =>
     fc.tuple(
       fc.constant(key),
-      arbitraryFor(property, pools, key, depth),
-      // Present: required ones 95 %, optional ones 60 %.
-      fc.integer({ min: 0, max: 99 }).map((roll) => roll < (required.has(key) ? 95 : 60)),
+      arbitraryFor(property, pools, key, depth, hostile),
+      // Present: required ones 95 % (always when not hostile), optional ones 60 %.
+      fc.integer({ min: 0, max: 99 }).map((roll) => roll < (required.has(key) ? (hostile ? 95 : 100) : 60)),
     ),
   );
-  const extra = fc.option(
-    fc.tuple(fc.constantFrom('extra', '__proto__', 'id', 'role', 'a\u0000'), wrongType),
-    {
+  const extra = fc
+    .option(fc.tuple(fc.constantFrom('extra', '__proto__', 'id', 'role', 'a\u0000'), wrongType), {
       freq: 8,
-    },
-  );
+    })
+    .map((field) => (hostile ? field : null));
   return fc.tuple(fc.tuple(...fields), extra).map(([entries, extraField]) => {
     const object: Record<string, unknown> = {};
     for (const [key, value, present] of entries) if (present) object[key] = value;
@@ -250,7 +273,9 @@ export function requestOf(operation: Operation, pools: Pools): fc.Arbitrary<Fuzz
       fc.oneof(
         {
           // An empty segment is another route (`/api/articles/` is the list), not this operation.
-          arbitrary: arbitraryFor(p.schema ?? { type: 'string' }, pools, p.name)
+          arbitrary: fc
+            .boolean()
+            .chain((hostile) => arbitraryFor(p.schema ?? { type: 'string' }, pools, p.name, 0, hostile))
             .map((v) => encode(wireString(v)))
             .filter((segment) => segment !== ''),
           weight: 9,
@@ -264,9 +289,10 @@ export function requestOf(operation: Operation, pools: Pools): fc.Arbitrary<Fuzz
       fc.option(
         fc.oneof(
           {
-            arbitrary: arbitraryFor(p.schema ?? { type: 'string' }, pools, p.name).map((v) =>
-              encode(wireString(v)),
-            ),
+            arbitrary: fc
+              .boolean()
+              .chain((hostile) => arbitraryFor(p.schema ?? { type: 'string' }, pools, p.name, 0, hostile))
+              .map((v) => encode(wireString(v))),
             weight: 9,
           },
           { arbitrary: fc.constantFrom(...RAW_ESCAPES), weight: 1 },
@@ -281,7 +307,10 @@ export function requestOf(operation: Operation, pools: Pools): fc.Arbitrary<Fuzz
       ? fc.constant(undefined)
       : fc.tuple(fc.constantFrom(...contentTypes), bodyKinds).chain(([type, kind]) => {
           const schema = operation.body?.content[type]?.schema ?? {};
-          return arbitraryFor(schema, pools).map((value) => ({ type, kind, value }));
+          return fc
+            .boolean()
+            .chain((hostile) => arbitraryFor(schema, pools, '', 0, hostile))
+            .map((value) => ({ type, kind, value }));
         });
   const authArb = fc.constantFrom<FuzzRequest['auth']>(
     'none',
