@@ -115,9 +115,10 @@ function nonDecimalIntegers(input: unknown, fields: string[]): Issue[] {
   return issues;
 }
 
+/** Issues at the field that holds the text: `/article/tagList/1` and `/deep/0/0` name `tagList` and `deep`. */
 const storableIssues = (paths: string[]): Issue[] =>
-  paths.map((instancePath) => ({
-    instancePath,
+  paths.map((path) => ({
+    instancePath: path.replace(/(\/\d+)+$/, ''),
     keyword: 'storable',
     message: UNSTORABLE_MESSAGE,
     params: {},

@@ -252,16 +252,8 @@ function formEncode(body: unknown): string {
 }
 
 const bodyKinds = fc.constantFrom(
-  'schema',
-  'schema',
-  'schema',
-  'schema',
-  'schema',
-  'schema',
-  'malformed',
-  'non-utf8',
-  'empty',
-  'missing',
+  ...['schema', 'schema', 'schema', 'schema', 'schema', 'schema'],
+  ...['malformed', 'non-utf8', 'empty', 'missing', 'deep'],
 );
 
 /** One request for `operation`, every part drawn from its documented schemas. */
@@ -339,7 +331,11 @@ export function requestOf(operation: Operation, pools: Pools): fc.Arbitrary<Fuzz
       const form = body.type === 'application/x-www-form-urlencoded';
       if (body.kind === 'malformed') payload = form ? 'a=%&b' : '{"user": {"email": ';
       else if (body.kind === 'empty') payload = '';
-      else if (body.kind === 'non-utf8') {
+      else if (body.kind === 'deep') {
+        // Nesting deep enough to overflow any recursive walk of the parsed body.
+        const inner = `${'['.repeat(50_000)}"\\u0000"${']'.repeat(50_000)}`;
+        payload = form ? `a=${inner}` : `{"deep":${inner}}`;
+      } else if (body.kind === 'non-utf8') {
         const text = form ? formEncode(body.value) : (JSON.stringify(body.value) ?? 'null');
         // Bytes that are not UTF-8 inside the first string value (or at the start).
         const at = Math.max(text.indexOf('"', text.indexOf(':') + 1) + 1, 0);

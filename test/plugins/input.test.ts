@@ -176,6 +176,17 @@ describe('text PostgreSQL cannot store', () => {
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
   });
 
+  it('finds NUL at any depth without overflowing the stack', async () => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/probe/ok',
+      headers: { 'content-type': 'application/json' },
+      payload: `{"deep":${'['.repeat(100_000)}"\\u0000"${']'.repeat(100_000)}}`,
+    });
+    expect(res.statusCode).toBe(422);
+    expect(res.json().errors).toEqual({ deep: ['must not contain NUL characters or unpaired surrogates'] });
+  });
+
   it('refuses an unpaired surrogate, which would be stored as U+FFFD, and keeps paired ones', async () => {
     const lone = await t.app.inject({
       method: 'POST',
