@@ -17,7 +17,7 @@ import { operationsOf, ResponseChecker } from './openapi.js';
  */
 const seed =
   process.env.FUZZ_SEED === 'random' ? randomInt(2 ** 31) : Number(process.env.FUZZ_SEED ?? 20261201);
-const totalCount = Number(process.env.FUZZ_COUNT ?? 1500);
+const totalCount = Number(process.env.FUZZ_COUNT ?? 2000);
 const timeBoundMs = Number(process.env.FUZZ_TIME_BOUND_MS ?? 2000);
 
 /**
