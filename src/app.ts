@@ -29,6 +29,7 @@ import { authPlugin } from './plugins/auth.js';
 import { bodyPlugin } from './plugins/body.js';
 import { docsPlugin } from './plugins/docs.js';
 import { errorsPlugin } from './plugins/errors.js';
+import { frameworkErrors, inputPlugin } from './plugins/input.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { authRateLimitPlugin } from './plugins/rate-limit.js';
 
@@ -131,6 +132,7 @@ export async function buildApp(deps: Deps, options: BuildAppOptions = {}): Promi
     // One access line per request (onResponse below) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { allErrors: true } },
+    frameworkErrors,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   if (options.onRoute) app.addHook('onRoute', options.onRoute);
@@ -149,6 +151,7 @@ export async function buildApp(deps: Deps, options: BuildAppOptions = {}): Promi
 
   await app.register(errorsPlugin);
   await app.register(bodyPlugin);
+  await app.register(inputPlugin);
   await app.register(cors, {
     origin: config.corsOrigins === true ? true : [...config.corsOrigins],
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],

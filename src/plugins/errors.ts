@@ -60,7 +60,7 @@ function fieldErrorsFromValidation(issues: AjvIssue[], context: string | undefin
   return fields;
 }
 
-function sendProblem(
+export function sendProblem(
   reply: FastifyReply,
   request: FastifyRequest,
   status: number,

@@ -64,6 +64,7 @@ export const metricsPlugin = fp<MetricsPluginOptions>(
         schema: {
           tags: ['Health'],
           summary: 'Prometheus metrics (process, HTTP durations, job counts)',
+          produces: ['text/plain'],
           response: { 200: Type.String({ description: 'Prometheus text exposition format' }) },
         },
       },

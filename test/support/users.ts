@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { eq } from 'drizzle-orm';
 import { users } from '../../src/db/schema.js';
 import type { TestApp } from './app.js';
 
@@ -50,4 +51,18 @@ export async function insertUser(
     token,
     headers: { authorization: `Token ${token}` },
   };
+}
+
+/**
+ * `user` with a token for the account's current token version: a test that changes the password
+ * or signs out everywhere (a fuzz may do either) keeps a working token.
+ */
+export async function withFreshToken(t: TestApp, user: TestUser): Promise<TestUser> {
+  const [row] = await t.deps.database.db
+    .select({ tokenVersion: users.tokenVersion })
+    .from(users)
+    .where(eq(users.id, user.id));
+  if (!row) throw new Error('withFreshToken: no such user');
+  const token = await t.deps.accessTokens.signSession({ id: user.id, tokenVersion: row.tokenVersion });
+  return { ...user, token, headers: { authorization: `Token ${token}` } };
 }

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Database } from '../../db/client.js';
 import { ForbiddenError, HttpError } from '../../errors.js';
 import type { Viewer } from '../../plugins/auth.js';
+import { isStorableText } from '../../plugins/input.js';
 import { type BasicSignIns, findViewer } from './service.js';
 
 /** Checks a login (email or username) and password; null when they do not match. */
@@ -23,7 +24,10 @@ function decodeBasic(header: string): { login: string; password: string } | unde
   const decoded = Buffer.from(match[1], 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon <= 0) return undefined;
-  return { login: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+  const login = decoded.slice(0, colon);
+  // The login is looked up in the database: text it cannot store names no account.
+  if (!isStorableText(login)) return undefined;
+  return { login, password: decoded.slice(colon + 1) };
 }
 
 /**

@@ -93,6 +93,7 @@ const PagingFields = {
   limit: Type.Optional(
     Type.Integer({
       minimum: 1,
+      maximum: INT32_MAX,
       default: PAGE_LIMIT_DEFAULT,
       description: `Page size, default ${PAGE_LIMIT_DEFAULT}; values above ${PAGE_LIMIT_MAX} are capped`,
     }),
