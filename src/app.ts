@@ -15,6 +15,7 @@ import type { Deps } from './deps.js';
 import { adminRoutes } from './modules/admin/routes.js';
 import { articleRoutes } from './modules/articles/routes.js';
 import { authRoutes } from './modules/auth/routes.js';
+import { sessionRoutes } from './modules/auth/session-routes.js';
 import { commentRoutes } from './modules/comments/routes.js';
 import { devMailRoutes } from './modules/dev-mail/routes.js';
 import { healthRoutes } from './modules/health/routes.js';
@@ -191,6 +192,7 @@ export async function buildApp(deps: Deps, options: BuildAppOptions = {}): Promi
     accessTokens: deps.accessTokens,
     refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
   });
+  await app.register(sessionRoutes, { prefix: '/api/auth', db: deps.database.db });
   await app.register(profileRoutes, {
     prefix: '/api',
     db: deps.database.db,

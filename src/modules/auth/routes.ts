@@ -2,18 +2,15 @@ import formBody from '@fastify/formbody';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyError, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { requireViewer } from '../../plugins/auth.js';
 import { problemResponses } from '../../plugins/errors.js';
 import { OAuthError } from './oauth-error.js';
 import { InvalidRefreshTokenError, revokeRefreshToken } from './refresh-tokens.js';
 import { OAuthErrorResponse, RevokeRequest, TokenRequest, TokenResponse } from './schemas.js';
 import { passwordGrant, refreshGrant, type TokenIssuer } from './service.js';
-import { signOutEverywhere } from './sessions.js';
 
 export type AuthRoutesOptions = TokenIssuer;
 
 const TAGS = ['OAuth2'];
-const SECURITY: { [scheme: string]: string[] }[] = [{ Token: [] }, { OAuth2: [] }];
 
 /**
  * There are no confidential clients: a client may name itself (client_id, or HTTP Basic with an
@@ -140,27 +137,6 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     async (request) => {
       await revokeRefreshToken(issuer.db, request.body.token);
       return {};
-    },
-  );
-
-  app.post(
-    '/sign-out-everywhere',
-    {
-      preHandler: app.authenticate,
-      schema: {
-        tags: ['User and Authentication'],
-        summary: 'Sign out everywhere: revoke every token of the current user',
-        description:
-          'Every access token (the RealWorld `user.token` and OAuth2 access tokens, this one included) ' +
-          'and every refresh token issued to the user so far answers 401 from now on, on every ' +
-          'instance. Sign in again for a new one.',
-        security: SECURITY,
-        response: { 204: Type.Null({ description: 'Signed out everywhere' }), ...problemResponses(401) },
-      },
-    },
-    async (request, reply) => {
-      await signOutEverywhere(issuer.db, requireViewer(request).id);
-      return reply.code(204).send(null);
     },
   );
 };

@@ -5,7 +5,7 @@ import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
 import { createLinks } from '../../email/links.js';
 import { NotFoundError } from '../../errors.js';
-import { problemResponses } from '../../plugins/errors.js';
+import { ProblemSchema, problemResponses } from '../../plugins/errors.js';
 import { getArticle, listArticles } from '../articles/queries.js';
 import { listComments } from '../comments/service.js';
 import { PAGE_HEADERS } from '../notifications/pages.js';
@@ -20,7 +20,12 @@ export interface PageRoutesOptions {
 
 const TAGS = ['Pages'];
 const PROFILE_ARTICLES = 20;
-const html = { 200: HtmlPage, 404: HtmlPage };
+/** An unknown profile or article is a page too; a path parameter that cannot exist (NUL, bad
+ * escapes: src/plugins/input.ts) is refused before the route runs, as problem+json. */
+const NOT_FOUND = {
+  content: { 'text/html': { schema: HtmlPage }, 'application/problem+json': { schema: ProblemSchema } },
+};
+const html = { 200: HtmlPage, 404: NOT_FOUND };
 
 function send(reply: FastifyReply, status: number, page: string): void {
   reply.code(status).headers(PAGE_HEADERS).send(page);
