@@ -29,6 +29,13 @@ describe('CORS in production with CORS_ORIGINS', () => {
     expect(res.headers['access-control-allow-headers']).toMatch(/authorization/);
   });
 
+  it('allows the headers stock clients add to every call (X-Requested-With, If-None-Match)', async () => {
+    const res = await preflight(t, 'https://app.example.com');
+    const allowed = String(res.headers['access-control-allow-headers']).split(/,\s*/);
+    for (const header of ['authorization', 'content-type', 'x-requested-with', 'if-none-match'])
+      expect(allowed).toContain(header);
+  });
+
   it('lets the allowed origin read responses', async () => {
     const res = await t.app.inject({
       method: 'GET',
