@@ -1,0 +1,49 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp, testDatabaseKind } from '../support/app.js';
+import { insertUser, type TestUser } from '../support/users.js';
+
+/**
+ * The embedded mode's database failing (PGlite closed or aborted, here closed under a running
+ * app): every request that needs it answers 503 with Retry-After, never 500 or 401.
+ */
+describe.runIf(testDatabaseKind === 'pglite')('PGlite failures', () => {
+  let t: TestApp;
+  let user: TestUser;
+
+  beforeAll(async () => {
+    t = await createTestApp({ CACHE_ENABLED: 'false' });
+    user = await insertUser(t);
+  });
+  afterAll(async () => {
+    await t.app.close();
+    await t.deps.jobs.close();
+  });
+
+  it('answers 503 problem+json with Retry-After once the database is gone; /health/ready says so', async () => {
+    expect((await t.app.inject({ method: 'GET', url: '/api/user', headers: user.headers })).statusCode).toBe(
+      200,
+    );
+    await t.deps.database.close();
+
+    for (const request of [
+      { method: 'GET' as const, url: '/api/articles' },
+      { method: 'GET' as const, url: '/api/user', headers: user.headers },
+      {
+        method: 'POST' as const,
+        url: '/api/articles',
+        headers: user.headers,
+        payload: { article: { title: 'Gone', description: 'd', body: 'b' } },
+      },
+    ]) {
+      const response = await t.app.inject(request);
+      expect(response.statusCode, `${request.method} ${request.url}`).toBe(503);
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(Number(response.headers['retry-after'])).toBeGreaterThan(0);
+      expect(response.json().errors.body[0]).toMatch(/database is unavailable/);
+    }
+    const ready = await t.app.inject({ method: 'GET', url: '/health/ready' });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json().checks.database).toMatchObject({ status: 'down', error: 'PGlite is closed' });
+    expect((await t.app.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200);
+  });
+});
