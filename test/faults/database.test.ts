@@ -138,6 +138,23 @@ describe.runIf(testDatabaseKind === 'postgres')(
       await eventually(recovered);
     }, 90_000);
 
+    it('cancels a statement that waits past DATABASE_STATEMENT_TIMEOUT_MS: 503 within the bound', async () => {
+      const locker = new pg.Client({ connectionString: sandbox.env.DATABASE_URL });
+      await locker.connect();
+      try {
+        await locker.query('begin');
+        await locker.query('lock table articles in access exclusive mode');
+        const blocked = await request(server.baseUrl, '/api/articles?limit=5');
+        expect(blocked.status).toBe(503);
+        expect(blocked.retryAfter).not.toBeNull();
+        expect(blocked.ms).toBeLessThan(ANSWER_BOUND_MS);
+      } finally {
+        await locker.query('rollback');
+        await locker.end();
+      }
+      await eventually(recovered);
+    }, 90_000);
+
     it('answers 503 within the bound when the database host stops answering, and recovers', async () => {
       await proxy.blackhole();
       const outage = await Promise.all(Array.from({ length: 8 }, (_, index) => mixedRequest(session, index)));
