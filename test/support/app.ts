@@ -81,6 +81,9 @@ export async function openTestDatabase(
       databaseUrl,
       databaseMigrationUrl: url.toString(),
       databasePooler: testPgbouncerUrl ? 'transaction' : 'none',
+      // Some suites seed thousands of rows in one statement on a busy CI machine; the fault
+      // tests check the production bound on a server process of their own.
+      databaseStatementTimeoutMs: 120_000,
       dataDir,
       onQuery,
       poolSize: 5,
