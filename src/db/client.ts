@@ -105,7 +105,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHa
     return {
       db,
       kind: 'postgres',
-      migrate: () => migratePostgresDatabase(migrationUrl),
+      migrate: async () => {
+        // The migration lock is session-level: a transaction pooler would leave it held.
+        if (options.databasePooler === 'transaction' && !options.databaseMigrationUrl) {
+          throw new Error('behind DATABASE_POOLER=transaction, migrations need DATABASE_MIGRATION_URL');
+        }
+        await migratePostgresDatabase(migrationUrl);
+      },
       ping: async () => {
         await pool.query('select 1');
       },
