@@ -4,8 +4,19 @@
  * node-postgres, PgBouncer and PGlite, so every caller (requests, readiness, jobs) agrees.
  */
 
+import { HttpError } from '../errors.js';
+
 /** What a client is told to wait before retrying: about one reconnect attempt. */
 export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+/** The 503 a request answers when `isDatabaseUnavailable(error)`. */
+export class DatabaseUnavailableError extends HttpError {
+  constructor() {
+    super(503, 'The database is unavailable, please retry shortly', undefined, {
+      'retry-after': String(DATABASE_RETRY_AFTER_SECONDS),
+    });
+  }
+}
 
 /**
  * SQLSTATE classes and codes: 08 connection exception (PgBouncer reports its own failures as

@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Type } from 'typebox';
-import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../db/errors.js';
+import { DatabaseUnavailableError, isDatabaseUnavailable } from '../db/errors.js';
 import { type FieldErrors, HttpError } from '../errors.js';
 
 /**
@@ -115,8 +115,9 @@ export const errorsPlugin = fp(
       }
       if (isDatabaseUnavailable(error)) {
         request.log.warn({ err: error }, 'database unavailable');
-        reply.header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));
-        return sendProblem(reply, request, 503, 'The database is unavailable, please retry shortly');
+        const unavailable = new DatabaseUnavailableError();
+        reply.headers(unavailable.headers);
+        return sendProblem(reply, request, unavailable.statusCode, unavailable.message);
       }
       // Unexpected: the details (stack, SQL) go to the log only.
       request.log.error({ err: error }, 'unhandled error');
