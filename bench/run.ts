@@ -314,7 +314,13 @@ async function main(): Promise<void> {
   try {
     await admin`create database ${admin(dbName)}`;
     log(`database ${dbName}, redis prefix conduit-bench-${runId}`);
-    const database = await openDatabase({ databaseUrl: databaseUrl(), dataDir, poolSize: 10 });
+    // The seed's bulk INSERTs and VACUUM run longer than a request's statement bound.
+    const database = await openDatabase({
+      databaseUrl: databaseUrl(),
+      dataDir,
+      poolSize: 10,
+      databaseStatementTimeoutMs: 3_600_000,
+    });
     await database.migrate();
     const seeded = await seed(database.db);
     await database.close();

@@ -18,6 +18,14 @@ export interface Config {
   readonly dataDir: string;
   /** Unset → embedded PGlite under `dataDir/pglite`. */
   readonly databaseUrl: string | undefined;
+  /** Migrations run here (default `databaseUrl`); a direct URL when that one is a pooler's. */
+  readonly databaseMigrationUrl: string | undefined;
+  /** `transaction` behind a transaction-mode pooler (PgBouncer): no named prepared statements. */
+  readonly databasePooler: 'none' | 'transaction';
+  /** Bound of opening a connection or waiting for a pooled one; past it a request answers 503. */
+  readonly databaseConnectTimeoutMs: number;
+  /** Bound of one SQL statement; past it the statement is cancelled and the request answers 503. */
+  readonly databaseStatementTimeoutMs: number;
   /** Unset → in-memory cache, rate limits and an in-process job runner. */
   readonly redisUrl: string | undefined;
   /** The cache may live on a separate Redis (with an eviction policy); defaults to `redisUrl`. */
@@ -265,6 +273,29 @@ function adminAccount(env: Env): { adminEmail: string | undefined; adminPassword
   return { adminEmail, adminPassword };
 }
 
+function databaseConnection(env: Env) {
+  const databasePooler = oneOf(env, 'DATABASE_POOLER', ['none', 'transaction'] as const, 'none');
+  const databaseMigrationUrl = url(env, 'DATABASE_MIGRATION_URL', ['postgres:', 'postgresql:']);
+  // The migration lock is session-level: a transaction-mode pooler would hand its unlock to
+  // another server connection and leave it held.
+  if (
+    databasePooler === 'transaction' &&
+    databaseMigrationUrl === undefined &&
+    boolean(env, 'MIGRATE_ON_START', true) &&
+    read(env, 'DATABASE_URL') !== undefined
+  ) {
+    throw new ConfigError(
+      'DATABASE_POOLER=transaction needs DATABASE_MIGRATION_URL (a direct PostgreSQL URL) or MIGRATE_ON_START=false',
+    );
+  }
+  return {
+    databaseMigrationUrl,
+    databasePooler,
+    databaseConnectTimeoutMs: integer(env, 'DATABASE_CONNECT_TIMEOUT_MS', 5000, 100, 600_000),
+    databaseStatementTimeoutMs: integer(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 10_000, 100, 3_600_000),
+  };
+}
+
 function jobsConfig(env: Env, nodeEnv: NodeEnv, redisUrl: string | undefined): JobsConfig {
   const configuredPrefix = read(env, 'QUEUE_PREFIX');
   // Test apps share one Redis: an unset prefix must not let one test file run another's jobs.
@@ -309,6 +340,7 @@ export function loadConfig(env: Env = process.env): Config {
     host,
     dataDir,
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    ...databaseConnection(env),
     redisUrl,
     cacheRedisUrl: url(env, 'CACHE_REDIS_URL', ['redis:', 'rediss:']) ?? redisUrl,
     smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),

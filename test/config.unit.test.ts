@@ -32,6 +32,12 @@ describe('config', () => {
     [{ SESSION_TOKEN_TTL: 'a week' }, /^SESSION_TOKEN_TTL must be a duration/],
     [{ ADMIN_EMAIL: 'admin@example.com' }, /^ADMIN_EMAIL and ADMIN_PASSWORD must be set together/],
     [{ CORS_ORIGINS: 'example.com' }, /^CORS_ORIGINS must be a comma-separated list of origins/],
+    [{ DATABASE_POOLER: 'session' }, /^DATABASE_POOLER must be one of none, transaction/],
+    [
+      { DATABASE_URL: 'postgres://pgbouncer:6432/conduit', DATABASE_POOLER: 'transaction' },
+      /^DATABASE_POOLER=transaction needs DATABASE_MIGRATION_URL/,
+    ],
+    [{ DATABASE_CONNECT_TIMEOUT_MS: '5s' }, /^DATABASE_CONNECT_TIMEOUT_MS must be a whole number/],
   ])('refuses %o with one clear message naming the variable', (env, message) => {
     expect(() => loadConfig({ DATA_DIR: dataDir(), ...env })).toThrow(ConfigError);
     expect(() => loadConfig({ DATA_DIR: dataDir(), ...env })).toThrow(message);
@@ -82,5 +88,29 @@ describe('config', () => {
       CORS_ORIGINS: 'https://a.example, http://localhost:4200',
     });
     expect(config.corsOrigins).toEqual(['https://a.example', 'http://localhost:4200']);
+  });
+
+  it('takes a transaction-mode pooler with a direct migration URL, or without migrating at start', () => {
+    const pooled = 'postgres://pgbouncer:6432/conduit';
+    const config = loadConfig({
+      DATA_DIR: dataDir(),
+      DATABASE_URL: pooled,
+      DATABASE_POOLER: 'transaction',
+      DATABASE_MIGRATION_URL: 'postgres://db:5432/conduit',
+      DATABASE_STATEMENT_TIMEOUT_MS: '2500',
+    });
+    expect(config).toMatchObject({
+      databasePooler: 'transaction',
+      databaseMigrationUrl: 'postgres://db:5432/conduit',
+      databaseConnectTimeoutMs: 5000,
+      databaseStatementTimeoutMs: 2500,
+    });
+    const noMigration = loadConfig({
+      DATA_DIR: dataDir(),
+      DATABASE_URL: pooled,
+      DATABASE_POOLER: 'transaction',
+      MIGRATE_ON_START: 'false',
+    });
+    expect(noMigration.databaseMigrationUrl).toBeUndefined();
   });
 });

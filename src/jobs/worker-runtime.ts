@@ -33,7 +33,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
   // Before anything opens: a missing or doubled handler is a deploy error, not a runtime one.
   buildRegistry(options.definitions ?? jobDefinitions);
   const log = options.log ?? createJobsLogger(config);
-  const database = await openDatabase(config);
+  const database = await openDatabase({ ...config, applicationName: 'conduit-worker' });
   const mailer = createMailer({
     smtpUrl: config.smtpUrl,
     from: config.mailFrom,

@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Type } from 'typebox';
+import { DatabaseUnavailableError, isDatabaseUnavailable } from '../db/errors.js';
 import { type FieldErrors, HttpError } from '../errors.js';
 
 /**
@@ -115,6 +116,12 @@ export const errorsPlugin = fp(
       const status = error.statusCode ?? 500;
       if (status >= 400 && status < 500) {
         return sendProblem(reply, request, status, error.message);
+      }
+      if (isDatabaseUnavailable(error)) {
+        request.log.warn({ err: error }, 'database unavailable');
+        const unavailable = new DatabaseUnavailableError();
+        reply.headers(unavailable.headers);
+        return sendProblem(reply, request, unavailable.statusCode, unavailable.message);
       }
       // Unexpected: the details (stack, SQL) go to the log only.
       request.log.error({ err: error }, 'unhandled error');

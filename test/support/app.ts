@@ -13,10 +13,10 @@ import { type Config, loadConfig } from '../../src/config.js';
 import { type Database, type DatabaseHandle, openDatabase } from '../../src/db/client.js';
 import { createDeps, type Deps } from '../../src/deps.js';
 
-/** The rows of raw SQL on either driver: postgres.js answers an array, PGlite `{ rows }`. */
+/** The rows of raw SQL on either driver (node-postgres and PGlite both answer `{ rows }`). */
 export async function sqlRows<Row = Record<string, unknown>>(db: Database, query: SQL): Promise<Row[]> {
-  const result = await db.execute(query);
-  return (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Row[];
+  const result = (await db.execute(query)) as { rows: unknown[] };
+  return result.rows as Row[];
 }
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
@@ -44,11 +44,26 @@ export interface TestApp {
 /** Which database this project runs on: `pglite` or `postgres` (set by vitest.config.ts). */
 export const testDatabaseKind = process.env.TEST_DB === 'postgres' ? 'postgres' : 'pglite';
 
+/** Set in the `pgbouncer` project: the app reaches PostgreSQL through this transaction-mode pooler. */
+export const testPgbouncerUrl = process.env.TEST_PGBOUNCER_URL;
+
+/** The same database through the pooler (a PgBouncer `*` entry serves every database name). */
+export function throughPgbouncer(directUrl: string, pgbouncerUrl: string): string {
+  const pooled = new URL(directUrl);
+  pooled.host = new URL(pgbouncerUrl).host;
+  return pooled.toString();
+}
+
 /** A fresh, migrated database of the project's kind, for one test file. */
 export async function openTestDatabase(
   dataDir: string,
   onQuery?: (query: string) => void,
-): Promise<{ database: DatabaseHandle; databaseUrl?: string; drop(): Promise<void> }> {
+): Promise<{
+  database: DatabaseHandle;
+  databaseUrl?: string;
+  directDatabaseUrl?: string;
+  drop(): Promise<void>;
+}> {
   if (testDatabaseKind === 'postgres') {
     const templateUrl = new URL(inject('postgresTemplateUrl'));
     const template = templateUrl.pathname.slice(1);
@@ -59,10 +74,24 @@ export async function openTestDatabase(
     await admin.unsafe(`create database ${name} template ${template}`);
     const url = new URL(templateUrl);
     url.pathname = `/${name}`;
-    const database = await openDatabase({ databaseUrl: url.toString(), dataDir, onQuery, poolSize: 5 });
+    const databaseUrl = testPgbouncerUrl
+      ? throughPgbouncer(url.toString(), testPgbouncerUrl)
+      : url.toString();
+    const database = await openDatabase({
+      databaseUrl,
+      databaseMigrationUrl: url.toString(),
+      databasePooler: testPgbouncerUrl ? 'transaction' : 'none',
+      // Some suites seed thousands of rows in one statement on a busy CI machine; the fault
+      // tests check the production bound on a server process of their own.
+      databaseStatementTimeoutMs: 120_000,
+      dataDir,
+      onQuery,
+      poolSize: 5,
+    });
     return {
       database,
-      databaseUrl: url.toString(),
+      databaseUrl,
+      directDatabaseUrl: url.toString(),
       drop: async () => {
         await admin.unsafe(`drop database if exists ${name} with (force)`);
         await admin.end();
@@ -91,7 +120,7 @@ export async function createTestApp(
 ): Promise<TestApp> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'conduit-test-'));
   const queries = new QueryCounter();
-  const { database, databaseUrl, drop } = await openTestDatabase(dataDir, (query) =>
+  const { database, databaseUrl, directDatabaseUrl, drop } = await openTestDatabase(dataDir, (query) =>
     queries.queries.push(query),
   );
   const config = loadConfig({
@@ -100,6 +129,9 @@ export async function createTestApp(
     DATA_DIR: dataDir,
     LOG_LEVEL: 'silent',
     DATABASE_URL: databaseUrl,
+    ...(testPgbouncerUrl
+      ? { DATABASE_POOLER: 'transaction', DATABASE_MIGRATION_URL: directDatabaseUrl }
+      : {}),
     // Test files run in parallel on one Redis, each on its own database: never share cache entries.
     CACHE_KEY_PREFIX: `test:cache:${randomBytes(6).toString('hex')}:`,
     ...env,

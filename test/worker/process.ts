@@ -77,6 +77,7 @@ export async function startWorkerFor(t: TestApp, env: Record<string, string>): P
     JWT_SECRET: TEST_JWT_SECRET,
     DATA_DIR: t.dataDir,
     DATABASE_URL: t.config.databaseUrl,
+    DATABASE_POOLER: t.config.databasePooler,
     REDIS_URL: TEST_REDIS_URL,
     MIGRATE_ON_START: 'false',
     ...env,

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Database } from '../../db/client.js';
+import { DatabaseUnavailableError, isDatabaseUnavailable } from '../../db/errors.js';
 import { ForbiddenError, HttpError } from '../../errors.js';
 import type { Viewer } from '../../plugins/auth.js';
 import { isStorableText } from '../../plugins/input.js';
@@ -109,7 +110,8 @@ export function adminGuard(app: FastifyInstance, options: AdminGuardOptions) {
     reply.header('cache-control', 'no-store');
     try {
       await authenticateAdminRequest(app, request, options);
-    } catch (error) {
+    } catch (caught) {
+      const error = isDatabaseUnavailable(caught) ? new DatabaseUnavailableError() : caught;
       if (!(error instanceof HttpError)) throw error;
       const detail = error.message;
       return reply
