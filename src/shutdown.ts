@@ -9,6 +9,8 @@ export interface StopOnSignalsOptions {
   timeoutMs: number;
   /** What "finish the work in hand" means for this process; resolved → exit 0, rejected → exit 1. */
   stop: (signal: NodeJS.Signals) => Promise<void>;
+  /** The last line once `stop` has resolved. */
+  stoppedMessage?: string;
 }
 
 /**
@@ -18,7 +20,12 @@ export interface StopOnSignalsOptions {
  * a graceful stop into an abrupt one. The deadline timer is not unref'd: it fires even when
  * `stop` waits on nothing that keeps the event loop alive.
  */
-export function stopOnSignals({ log, timeoutMs, stop }: StopOnSignalsOptions): void {
+export function stopOnSignals({
+  log,
+  timeoutMs,
+  stop,
+  stoppedMessage = 'shutdown complete',
+}: StopOnSignalsOptions): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -33,7 +40,7 @@ export function stopOnSignals({ log, timeoutMs, stop }: StopOnSignalsOptions): v
     }, timeoutMs);
     stop(signal).then(
       () => {
-        log.info('shutdown complete');
+        log.info(stoppedMessage);
         process.exit(0);
       },
       (error: unknown) => {

@@ -20,6 +20,7 @@ async function main(): Promise<void> {
       const worker = await starting?.catch(() => undefined);
       await worker?.close();
     },
+    stoppedMessage: 'worker stopped',
   });
   starting = startWorker(config, { log });
   await starting;

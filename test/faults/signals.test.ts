@@ -120,7 +120,7 @@ describeWithRedis.runIf(testDatabaseKind === 'postgres')('npm run worker', () =>
       expect(await running.exited).toBe(0);
       expect(Date.now() - sent).toBeLessThan(10_000);
       expect(processAlive(nodePid)).toBe(false);
-      expect(running.output).toContain('shutdown complete');
+      expect(running.output).toContain('worker stopped');
     },
     120_000,
   );
