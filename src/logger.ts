@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
+import { type DestinationStream, type Logger, type LoggerOptions, pino, symbols } from 'pino';
 import type PinoPretty from 'pino-pretty';
 import type { Config } from './config.js';
 
@@ -91,6 +91,23 @@ function developmentStream(): DestinationStream | undefined {
   });
 }
 
+/** Where every logger of this process writes: what `releaseLogsForExit` lets go of. */
+const destinations = new Set<{ flushSync?: () => void }>();
+
+/**
+ * Lets the lines written so far reach stdout for `graceMs`, then stops pino from flushing at
+ * exit. pino flushes its stdout buffer synchronously on `process.exit`, and that flush retries
+ * for ever when nobody reads the pipe (EPIPE after the reader went away, EAGAIN while it is
+ * full): the process had stopped listening but never exited. A line that could not be written
+ * by then is dropped instead.
+ */
+export async function releaseLogsForExit(graceMs: number): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, graceMs));
+  for (const destination of destinations) {
+    if (typeof destination.flushSync === 'function') destination.flushSync = () => {};
+  }
+}
+
 export interface CreateLoggerOptions {
   /** Where lines go instead of stdout (tests read them); always JSON. */
   stream?: DestinationStream;
@@ -104,5 +121,9 @@ export function createLogger(config: Config, name: string, options: CreateLogger
     formatters: { log: (object) => redactSecrets(object) as Record<string, unknown> },
   };
   const stream = options.stream ?? (config.nodeEnv === 'development' ? developmentStream() : undefined);
-  return stream ? pino(settings, stream) : pino(settings);
+  const logger = stream ? pino(settings, stream) : pino(settings);
+  // pino keeps its destination under a documented symbol (pino.symbols.streamSym).
+  const destination: unknown = Reflect.get(logger, symbols.streamSym);
+  if (typeof destination === 'object' && destination !== null) destinations.add(destination);
+  return logger;
 }

@@ -6,7 +6,7 @@ import { createDeps, type Deps } from './deps.js';
 import { createLogger } from './logger.js';
 import { setPasswordHashConcurrency } from './modules/users/passwords.js';
 import { ensureAdminAccount } from './modules/users/service.js';
-import { stopOnSignals } from './shutdown.js';
+import { exitAfterLogs, stopOnSignals } from './shutdown.js';
 
 interface Running {
   deps?: Deps;
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
     log.error({ err: error }, 'startup failed');
     await running.app?.close().catch(() => {});
     await running.deps?.close().catch(() => {});
-    process.exit(1);
+    await exitAfterLogs(1);
   }
 }
 

@@ -1,7 +1,16 @@
 import type { Logger } from 'pino';
+import { releaseLogsForExit } from './logger.js';
 
 /** Exit code when the deadline cut the shutdown short (work still running was abandoned). */
 export const EXIT_DEADLINE = 1;
+/** The end of the deadline is kept for the last log lines to reach stdout. */
+const LOG_GRACE_MS = 100;
+
+/** Exits once the last lines are written, or dropped if stdout takes none (src/logger.ts). */
+export async function exitAfterLogs(code: number): Promise<never> {
+  await releaseLogsForExit(LOG_GRACE_MS);
+  process.exit(code);
+}
 
 export interface StopOnSignalsOptions {
   log: Logger;
@@ -34,18 +43,21 @@ export function stopOnSignals({
     }
     stopping = true;
     log.info({ signal, timeoutMs }, 'shutting down: finishing the work in hand');
-    setTimeout(() => {
-      log.error({ timeoutMs }, 'shutdown deadline reached, exiting with work still running');
-      process.exit(EXIT_DEADLINE);
-    }, timeoutMs);
+    setTimeout(
+      () => {
+        log.error({ timeoutMs }, 'shutdown deadline reached, exiting with work still running');
+        void exitAfterLogs(EXIT_DEADLINE);
+      },
+      Math.max(0, timeoutMs - LOG_GRACE_MS),
+    );
     stop(signal).then(
       () => {
         log.info(stoppedMessage);
-        process.exit(0);
+        void exitAfterLogs(0);
       },
       (error: unknown) => {
         log.error({ err: error }, 'error during shutdown');
-        process.exit(1);
+        void exitAfterLogs(1);
       },
     );
   };

@@ -102,6 +102,22 @@ describe('SIGTERM under load', () => {
     expect(server.logs()).toContain('shutdown complete');
   }, 90_000);
 
+  it('exits when nobody reads its log (a stalled log collector, a full pipe)', async () => {
+    const { server } = await start('8s');
+    // Stop reading its stdout: once the pipe is full, every log write waits.
+    server.child.stdout?.pause();
+    for (let i = 0; i < 30; i++) {
+      await Promise.all(
+        Array.from({ length: 20 }, () =>
+          fetch(`${server.baseUrl}/api/tags`).then((res) => res.arrayBuffer()),
+        ),
+      );
+    }
+    const { code, ms } = await terminate(server);
+    expect(code).toBe(0);
+    expect(ms).toBeLessThan(8000);
+  }, 90_000);
+
   it('exits at the deadline, code 1, when an in-flight request never finishes', async () => {
     const { server, port } = await start('2s');
     const stuck = await HeldRequest.open(port, '/api/users/login', {
