@@ -4,14 +4,13 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
-  type FastifyServerOptions,
   LogController,
   type RouteOptions,
 } from 'fastify';
-import { type DestinationStream, pino } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 import { cachePlugin } from './cache/http.js';
-import type { Config } from './config.js';
 import type { Deps } from './deps.js';
+import { createLogger } from './logger.js';
 import { adminRoutes } from './modules/admin/routes.js';
 import { articleRoutes } from './modules/articles/routes.js';
 import { authRoutes } from './modules/auth/routes.js';
@@ -36,92 +35,21 @@ import { authRateLimitPlugin } from './plugins/rate-limit.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** Keys (compared in lower case) whose values the logs must never contain, at any depth. */
-const SECRET_KEYS = new Set([
-  'authorization',
-  'cookie',
-  'set-cookie',
-  'password',
-  'passwordhash',
-  'token',
-  'access_token',
-  'refresh_token',
-]);
-const CENSOR = '[redacted]';
-const MAX_REDACT_DEPTH = 8;
-
-/**
- * A copy of a logged object with every secret key censored, at any depth (the caller's object is
- * never changed; nothing is copied when nothing is secret). Plain objects and arrays only: class
- * instances (errors, Fastify's request and reply) go through pino's serializers, which keep no
- * headers or bodies. It replaced pino's path-based `redact`, which was a fifth of a cached GET's
- * CPU on one access line (docs/PERFORMANCE.md) and only covered the paths it was told.
- */
-export function redactSecrets(value: unknown, depth = 0): unknown {
-  if (value === null || typeof value !== 'object' || depth > MAX_REDACT_DEPTH) return value;
-  if (Array.isArray(value)) {
-    let copy: unknown[] | undefined;
-    value.forEach((item: unknown, i) => {
-      const clean = redactSecrets(item, depth + 1);
-      if (clean !== item) {
-        copy ??= [...value];
-        copy[i] = clean;
-      }
-    });
-    return copy ?? value;
-  }
-  const prototype = Object.getPrototypeOf(value);
-  if (prototype !== Object.prototype && prototype !== null) return value;
-  let copy: Record<string, unknown> | undefined;
-  for (const [key, item] of Object.entries(value)) {
-    const clean = SECRET_KEYS.has(key.toLowerCase()) ? CENSOR : redactSecrets(item, depth + 1);
-    if (clean !== item) {
-      copy ??= { ...value };
-      copy[key] = clean;
-    }
-  }
-  return copy ?? value;
-}
-
-const redaction = {
-  formatters: { log: (object: Record<string, unknown>) => redactSecrets(object) as Record<string, unknown> },
-};
-
-export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
-  return {
-    level: config.logLevel,
-    ...redaction,
-    ...(config.nodeEnv === 'development'
-      ? {
-          transport: {
-            target: 'pino-pretty',
-            options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' },
-          },
-        }
-      : {}),
-  };
-}
-
 export interface BuildAppOptions {
   /** Where log lines go instead of stdout (tests read them). */
   logStream?: DestinationStream;
   /** Called for every route as it is registered (tests enumerate the routes with it). */
   onRoute?: (route: RouteOptions) => void;
+  /** The process's `api` logger (server.ts logs start-up and shutdown through it too). */
+  logger?: Logger;
 }
 
 /** Builds the whole HTTP application from its dependencies; it never listens (server.ts does). */
 export async function buildApp(deps: Deps, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const { config } = deps;
-  const logging = options.logStream
-    ? {
-        loggerInstance: pino(
-          { level: config.logLevel, ...redaction },
-          options.logStream,
-        ) as FastifyBaseLogger,
-      }
-    : { logger: loggerOptions(config) };
   const app = Fastify({
-    ...logging,
+    loggerInstance: (options.logger ??
+      createLogger(config, 'api', { stream: options.logStream })) as FastifyBaseLogger,
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     // An incoming x-request-id is honoured (when sane) so logs can be followed across services.

@@ -62,6 +62,8 @@ export interface Config {
   readonly migrateOnStart: boolean;
   readonly bodyLimitBytes: number;
   readonly trustProxy: boolean;
+  /** SIGTERM/SIGINT → the API process exits within this (in-flight requests cut off past it). */
+  readonly shutdownTimeoutSeconds: number;
   readonly jobs: JobsConfig;
   /** Login, token and registration attempts allowed per client address per window. */
   readonly authRateLimitIpMax: number;
@@ -363,6 +365,7 @@ export function loadConfig(env: Env = process.env): Config {
     migrateOnStart: boolean(env, 'MIGRATE_ON_START', true),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 256 * 1024, 1024, 50 * 1024 * 1024),
     trustProxy: boolean(env, 'TRUST_PROXY', false),
+    shutdownTimeoutSeconds: duration(env, 'SHUTDOWN_TIMEOUT', 10),
     jobs: jobsConfig(env, nodeEnv, redisUrl),
     authRateLimitIpMax: integer(env, 'AUTH_RATE_LIMIT_IP_MAX', 60, 1, 1_000_000),
     authRateLimitAccountMax: integer(env, 'AUTH_RATE_LIMIT_ACCOUNT_MAX', 10, 1, 1_000_000),

@@ -1,5 +1,4 @@
 import type { Redis } from 'ioredis';
-import { pino } from 'pino';
 import { cacheReadiness, createResponseCache } from './cache/create.js';
 import type { ResponseCache } from './cache/response-cache.js';
 import type { Config } from './config.js';
@@ -7,6 +6,7 @@ import { type DatabaseHandle, openDatabase } from './db/client.js';
 import { createQueueDispatcher, type EmailDispatcher } from './email/dispatch.js';
 import { createMailer, type Mailer } from './email/mailer.js';
 import { createJobs, type Jobs } from './jobs/jobs.js';
+import { createLogger } from './logger.js';
 import { type AccessTokenSigner, createAccessTokenSigner } from './modules/auth/access-token.js';
 import { createRedis } from './redis.js';
 
@@ -73,11 +73,11 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     from: config.mailFrom,
     dataDir: config.dataDir,
     browseUrl: config.nodeEnv === 'production' ? undefined : `${config.appUrl}/dev/mail`,
-    logger: pino({ name: 'mailer', level: config.logLevel }),
+    logger: createLogger(config, 'mailer'),
   });
   // Only enqueues until someone calls startProcessing (the app when it runs jobs, or the worker).
   const jobs = createJobs({ config, db: database.db, services: { mailer, cache } });
-  const emails = createQueueDispatcher(jobs, pino({ name: 'email', level: config.logLevel }));
+  const emails = createQueueDispatcher(jobs, createLogger(config, 'email'));
   readiness.push({ name: 'jobs', check: async () => ({ mode: jobs.mode, ...(await jobs.counts()) }) });
   if (redis) {
     readiness.push({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactSecrets } from '../src/app.js';
+import { redactSecrets } from '../src/logger.js';
 
 describe('redactSecrets (every log line goes through it)', () => {
   it('censors secret keys at any depth and in arrays, whatever their case', () => {

@@ -3,6 +3,12 @@ import type { AddOptions, AttemptRunner, BulkJob, JobQueue, QueueCounts } from '
 import { KEEP_COMPLETED, KEEP_FAILED } from './queue.js';
 import type { JobEnvelope } from './runner.js';
 
+/**
+ * The longest delay setTimeout takes (2^31 − 1 ms, about 24.8 days): Node turns a longer one into
+ * 1 ms with a TimeoutOverflowWarning, which would run an article scheduled a month ahead at once.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 interface Entry {
   id: string;
   name: string;
@@ -47,14 +53,15 @@ export class InProcessQueue implements JobQueue {
 
   async schedule(id: string, name: string, envelope: JobEnvelope, everyMs: number, attempts: number) {
     let tick = 0;
-    const timer = setInterval(() => {
-      tick += 1;
-      void this.add(name, envelope, { jobId: `${id}:${Date.now()}:${tick}`, delayMs: 0, attempts }).catch(
-        () => {},
-      );
-    }, everyMs);
-    timer.unref();
-    this.timers.add(timer);
+    const next = () =>
+      this.at(Date.now() + everyMs, () => {
+        tick += 1;
+        void this.add(name, envelope, { jobId: `${id}:${Date.now()}:${tick}`, delayMs: 0, attempts }).catch(
+          () => {},
+        );
+        next();
+      });
+    next();
   }
 
   async process(run: AttemptRunner, concurrency: number): Promise<void> {
@@ -79,10 +86,20 @@ export class InProcessQueue implements JobQueue {
 
   private delay(entry: Entry, ms: number): void {
     entry.state = 'delayed';
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      this.enqueueReady(entry);
-    }, ms);
+    this.at(Date.now() + ms, () => this.enqueueReady(entry));
+  }
+
+  /** Runs `fire` at `dueAt` (epoch ms), in steps of at most MAX_TIMER_MS; unref'd, cleared by close. */
+  private at(dueAt: number, fire: () => void): void {
+    if (this.closed) return;
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer);
+        if (Date.now() < dueAt) this.at(dueAt, fire);
+        else fire();
+      },
+      Math.min(Math.max(0, dueAt - Date.now()), MAX_TIMER_MS),
+    );
     timer.unref();
     this.timers.add(timer);
   }

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { type Logger, pino } from 'pino';
+import type { Logger } from 'pino';
 import { Value } from 'typebox/value';
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
+import { createLogger } from '../logger.js';
 import { BullmqQueue } from './bullmq-queue.js';
 import type { EnqueueOptions, JobDefinition, JobEnqueuer, JobServices, JobToEnqueue } from './definition.js';
 import { InProcessQueue } from './in-process-queue.js';
@@ -40,18 +41,7 @@ export interface CreateJobsOptions {
 }
 
 export function createJobsLogger(config: Config): Logger {
-  return pino({
-    name: 'jobs',
-    level: config.logLevel,
-    ...(config.nodeEnv === 'development'
-      ? {
-          transport: {
-            target: 'pino-pretty',
-            options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' },
-          },
-        }
-      : {}),
-  });
+  return createLogger(config, 'jobs');
 }
 
 export function createJobs({

@@ -5,6 +5,7 @@ import { openDatabase } from '../db/client.js';
 import { createMailer } from '../email/mailer.js';
 import type { JobDefinition } from './definition.js';
 import { createJobs, createJobsLogger } from './jobs.js';
+import { appendOnlyPersistence } from './redis-persistence.js';
 import { buildRegistry, jobDefinitions } from './registry.js';
 
 export interface RunningWorker {
@@ -61,6 +62,13 @@ export async function startWorker(config: Config, options: StartWorkerOptions = 
         log.warn(
           { maxmemoryPolicy: policy ?? 'unknown' },
           'Redis maxmemory-policy is not noeviction: under memory pressure Redis may silently delete jobs (set maxmemory-policy noeviction)',
+        );
+      }
+      const persistence = await appendOnlyPersistence(config.redisUrl);
+      if (persistence !== 'on') {
+        log.warn(
+          { appendonly: persistence ?? 'unknown' },
+          'Redis persistence (AOF) is off: a Redis restart loses the jobs queued since its last snapshot (set appendonly yes)',
         );
       }
       await jobs.startProcessing();

@@ -54,30 +54,41 @@ export const authRateLimitPlugin = fp<AuthRateLimitOptions>(
     const accounts = new WeakMap<FastifyRequest, string>();
     const limiters = new Map<AuthRateLimitBucket, { byIp: Limiter; byAccount: Limiter }>();
 
-    // Registered in a child context so its decorators and hooks stay private to this plugin.
-    await app.register(async (child) => {
-      await child.register(rateLimit, {
-        global: false,
-        redis: options.redis,
-        nameSpace: options.keyPrefix,
-        skipOnError: true,
-      });
-      for (const bucket of ['login', 'register'] as const) {
-        limiters.set(bucket, {
-          byIp: child.createRateLimit({
-            max: options.ipMax,
-            timeWindow: options.windowSeconds * 1000,
-            // IPv6 clients are counted per /64, as one host usually owns the whole prefix.
-            keyGenerator: (request) => `${bucket}:ip:${normalizeIP(request.ip)}`,
-          }),
-          byAccount: child.createRateLimit({
-            max: options.accountMax,
-            timeWindow: options.windowSeconds * 1000,
-            keyGenerator: (request) => `${bucket}:account:${accounts.get(request) ?? ''}`,
-          }),
+    // One encapsulated context per counter, each with its own `nameSpace`: the plugin's
+    // `createRateLimit(options)` would derive a child store named after a route it does not have
+    // (`…undefinedundefined-…` in Redis), so each limiter uses its context's global settings.
+    const limiter = async (
+      name: string,
+      max: number,
+      keyOf: (request: FastifyRequest) => string,
+    ): Promise<Limiter> => {
+      let created: Limiter | undefined;
+      await app.register(async (child) => {
+        await child.register(rateLimit, {
+          global: false,
+          redis: options.redis,
+          nameSpace: `${options.keyPrefix}${name}:`,
+          max,
+          timeWindow: options.windowSeconds * 1000,
+          keyGenerator: keyOf,
+          skipOnError: true,
         });
-      }
-    });
+        created = child.createRateLimit();
+      });
+      if (!created) throw new Error(`rate limiter ${name} was not created`);
+      return created;
+    };
+    for (const bucket of ['login', 'register'] as const) {
+      limiters.set(bucket, {
+        // IPv6 clients are counted per /64, as one host usually owns the whole prefix.
+        byIp: await limiter(`${bucket}:ip`, options.ipMax, (request) => normalizeIP(request.ip)),
+        byAccount: await limiter(
+          `${bucket}:account`,
+          options.accountMax,
+          (request) => accounts.get(request) ?? '',
+        ),
+      });
+    }
 
     app.decorate('authRateLimit', (bucket: AuthRateLimitBucket, accountOf) => {
       const limiter = limiters.get(bucket);

@@ -43,10 +43,14 @@ function answers(port: number): Promise<boolean> {
 
 export class ThrowawayRedis {
   private child: ChildProcess | undefined;
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly extraArgs: readonly string[],
+  ) {}
 
-  static async start(): Promise<ThrowawayRedis> {
-    const redis = new ThrowawayRedis(await freePort());
+  /** `extraArgs` go to redis-server after the defaults (and so override them). */
+  static async start(extraArgs: readonly string[] = []): Promise<ThrowawayRedis> {
+    const redis = new ThrowawayRedis(await freePort(), extraArgs);
     await redis.restart();
     return redis;
   }
@@ -60,7 +64,10 @@ export class ThrowawayRedis {
     if (this.child) throw new Error('already running');
     const child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      [
+        ...['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+        ...this.extraArgs,
+      ],
       { stdio: 'ignore' },
     );
     this.child = child;

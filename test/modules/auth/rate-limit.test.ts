@@ -122,4 +122,18 @@ describeWithRedis('auth rate limits (Redis)', () => {
     // Accounts appear in Redis only as hashes.
     expect(keys?.join(' ')).not.toContain('@');
   });
+
+  it('name each counter by bucket, kind and client address or account hash', async () => {
+    const ip = freshIp();
+    expect((await loginFrom(a, ip, 'named@example.com')).statusCode).toBe(401);
+    const keys = (await a.deps.redis?.keys(`${prefix}*`)) ?? [];
+    expect(keys).toContain(`${prefix}login:ip:${ip}`);
+    expect(keys.filter((key) => key.startsWith(`${prefix}login:account:`))).toEqual(
+      expect.arrayContaining([expect.stringMatching(new RegExp(`^${prefix}login:account:[0-9a-f]{32}$`))]),
+    );
+    // Every key is one of those shapes: nothing like the `…undefinedundefined-…` names of old.
+    for (const key of keys) {
+      expect(key).toMatch(new RegExp(`^${prefix}(login|register):(ip|account):[^:]+$`));
+    }
+  });
 });
