@@ -14,6 +14,12 @@ import { createRedis } from './redis.js';
 export interface ReadinessCheck {
   name: string;
   check(): Promise<Record<string, unknown> | undefined>;
+  /**
+   * The API still answers without it (Redis: the cache bypasses, rate limits fail open, the outbox
+   * keeps the jobs): down makes readiness `degraded` but keeps it 200, so a load balancer does not
+   * take every instance out during an outage that costs no request.
+   */
+  optional?: boolean;
 }
 
 /**
@@ -78,10 +84,15 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   // Only enqueues until someone calls startProcessing (the app when it runs jobs, or the worker).
   const jobs = createJobs({ config, db: database.db, services: { mailer, cache } });
   const emails = createQueueDispatcher(jobs, createLogger(config, 'email'));
-  readiness.push({ name: 'jobs', check: async () => ({ mode: jobs.mode, ...(await jobs.counts()) }) });
+  readiness.push({
+    name: 'jobs',
+    optional: true,
+    check: async () => ({ mode: jobs.mode, ...(await jobs.counts()) }),
+  });
   if (redis) {
     readiness.push({
       name: 'redis',
+      optional: true,
       check: async () => {
         await redis.ping();
         return undefined;

@@ -45,6 +45,24 @@ describe('health', () => {
     expect(res.json()).toMatchObject({ status: 'ok', checks: { database: { status: 'up' } } });
   });
 
+  it('stays ready (200, degraded) when only an optional dependency fails, naming it', async () => {
+    t.deps.readiness.push({
+      name: 'queue',
+      optional: true,
+      check: () => Promise.reject(new Error('Redis is not connected')),
+    });
+    try {
+      const res = await t.app.inject({ method: 'GET', url: '/health/ready' });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({
+        status: 'degraded',
+        checks: { database: { status: 'up' }, queue: { status: 'down', error: 'Redis is not connected' } },
+      });
+    } finally {
+      t.deps.readiness.pop();
+    }
+  });
+
   it('answers 503 naming the dependency that failed', async () => {
     t.deps.readiness.push({ name: 'broken', check: () => Promise.reject(new Error('connection refused')) });
     try {

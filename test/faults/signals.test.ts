@@ -102,6 +102,7 @@ describeWithRedis.runIf(testDatabaseKind === 'postgres')('npm run worker', () =>
         JWT_SECRET: TEST_JWT_SECRET,
         DATA_DIR: t.dataDir,
         DATABASE_URL: t.config.databaseUrl,
+        DATABASE_POOLER: t.config.databasePooler,
         REDIS_URL: TEST_REDIS_URL,
         QUEUE_PREFIX: prefix,
         MIGRATE_ON_START: 'false',

@@ -172,6 +172,17 @@ const BODYLESS_WRITES: Record<string, () => Promise<Prepared>> = {
       },
     };
   },
+  'POST /api/auth/sign-out-everywhere': async () => {
+    const user = await insertUser(t);
+    return {
+      url: '/api/auth/sign-out-everywhere',
+      headers: user.headers,
+      check: async (res) => {
+        expect(res.statusCode, res.body).toBe(204);
+        expect((await get('/api/user', user)).statusCode).toBe(401);
+      },
+    };
+  },
   'POST /api/notifications/unsubscribe': async () => {
     const user = await insertUser(t);
     const token = createUnsubscribeTokens(t.config.jwtSecret).create({

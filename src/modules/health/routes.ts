@@ -12,7 +12,11 @@ const DependencyStatus = Type.Object({
 });
 
 const ReadyResponse = Type.Object({
-  status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
+  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('unavailable')], {
+    description:
+      '`degraded` (200): an optional dependency (Redis, the job queue) is down and the API still ' +
+      'answers; `unavailable` (503): a required one (the database) is down',
+  }),
   checks: Type.Record(Type.String(), DependencyStatus),
 });
 
@@ -63,7 +67,8 @@ export async function healthRoutes(app: FastifyInstance, { checks }: { checks: r
       logLevel: 'warn',
       schema: {
         tags: ['Health'],
-        summary: 'Readiness: every dependency (database, Redis…) answers',
+        summary:
+          'Readiness: 503 while the database does not answer; 200 `degraded` while only Redis does not',
         response: { 200: ReadyResponse, 503: ReadyResponse },
       },
     },
@@ -71,10 +76,12 @@ export async function healthRoutes(app: FastifyInstance, { checks }: { checks: r
       const results = await Promise.all(
         checks.map(async (check) => [check.name, await runCheck(check)] as const),
       );
-      const ok = results.every(([, result]) => result.status === 'up');
+      const down = checks.filter((_check, i) => results[i]?.[1].status === 'down');
+      const status =
+        down.length === 0 ? 'ok' : down.every((check) => check.optional) ? 'degraded' : 'unavailable';
       return reply
-        .code(ok ? 200 : 503)
-        .send({ status: ok ? 'ok' : 'unavailable', checks: Object.fromEntries(results) });
+        .code(status === 'unavailable' ? 503 : 200)
+        .send({ status, checks: Object.fromEntries(results) });
     },
   );
 }
