@@ -171,7 +171,7 @@ function totalOf(filter: FilterShape): SQL<number> {
   const keys = FILTERS.filter((key) => filter[key] !== undefined);
   if (keys.length === 0) {
     // The row id is bound, not written: it is the one parameter of the first-page statements
-    // (`prepareFirstPages`), which postgres.js would otherwise send through the simple protocol,
+    // (`prepareFirstPages`), which a driver may otherwise send through the simple protocol,
     // planned on every execution.
     const row = 1;
     return sql<number>`(select ${articleCounts.published} from ${articleCounts} where ${articleCounts.id} = ${row})`;

@@ -54,7 +54,7 @@ function requireText(fields: Record<string, string | undefined>): void {
   }
 }
 
-/** Walks the cause chain: drizzle wraps driver errors (postgres.js and PGlite name fields differently). */
+/** Walks the cause chain: drizzle wraps driver errors (node-postgres and PGlite name fields differently). */
 function isUniqueViolation(error: unknown, constraint: string): boolean {
   for (let e: unknown = error; e instanceof Error; e = e.cause) {
     const fields = e as Error & { code?: string; constraint_name?: string; constraint?: string };
