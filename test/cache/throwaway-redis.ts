@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer, Socket } from 'node:net';
+import { createServer } from 'node:net';
 import { describe } from 'vitest';
+import { acceptsConnections } from '../faults/http-client.js';
 import { requireServices } from '../support/services.js';
 
 /**
@@ -27,18 +28,6 @@ async function freePort(): Promise<number> {
   server.close();
   if (address === null || typeof address === 'string') throw new Error('no port');
   return address.port;
-}
-
-function answers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.connect(port, '127.0.0.1');
-  });
 }
 
 export class ThrowawayRedis {
@@ -75,7 +64,7 @@ export class ThrowawayRedis {
       if (this.child === child) this.child = undefined;
     });
     for (let attempt = 0; attempt < 500; attempt++) {
-      if (await answers(this.port)) return;
+      if (await acceptsConnections(this.port)) return;
       if (!this.child) throw new Error(`redis-server exited before listening on ${this.port}`);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }

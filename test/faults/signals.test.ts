@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { removeQueueKeys, waitFor } from '../jobs/support.js';
-import { createTestApp, TEST_JWT_SECRET, type TestApp, testDatabaseKind } from '../support/app.js';
+import { createTestApp, type TestApp, testDatabaseKind } from '../support/app.js';
 import {
   type ServerProcess,
   type ServerSandbox,
@@ -10,6 +10,7 @@ import {
   startServerProcess,
 } from '../support/server-process.js';
 import { describeWithRedis, TEST_REDIS_URL } from '../support/services.js';
+import { workerEnv } from '../worker/process.js';
 import { acceptsConnections, processAlive } from './http-client.js';
 
 /**
@@ -96,18 +97,7 @@ describeWithRedis.runIf(testDatabaseKind === 'postgres')('npm run worker', () =>
   it.each(SIGNALS)(
     'stops on %s to the npm process: exit 0, the worker process gone',
     async (signal) => {
-      worker = new NpmWorker({
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'info',
-        JWT_SECRET: TEST_JWT_SECRET,
-        DATA_DIR: t.dataDir,
-        DATABASE_URL: t.config.databaseUrl,
-        DATABASE_POOLER: t.config.databasePooler,
-        REDIS_URL: TEST_REDIS_URL,
-        QUEUE_PREFIX: prefix,
-        MIGRATE_ON_START: 'false',
-        WORKER_SHUTDOWN_TIMEOUT: '10s',
-      });
+      worker = new NpmWorker({ ...workerEnv(t), QUEUE_PREFIX: prefix, WORKER_SHUTDOWN_TIMEOUT: '10s' });
       const running = worker;
       await waitFor(
         `the worker to start:\n${running.output}`,

@@ -65,13 +65,9 @@ export class WorkerProcess {
   }
 }
 
-/**
- * A worker process next to the API of `t`, as production runs one: same database, data dir and
- * Redis, logging at info (tests read the lines), migrations left to the API. `env` adds to or
- * overrides that. Resolves once the worker says it has started.
- */
-export async function startWorkerFor(t: TestApp, env: Record<string, string>): Promise<WorkerProcess> {
-  const worker = new WorkerProcess({
+/** The environment of a worker process next to the API of `t` (see startWorkerFor). */
+export function workerEnv(t: TestApp): Record<string, string | undefined> {
+  return {
     NODE_ENV: 'test',
     LOG_LEVEL: 'info',
     JWT_SECRET: TEST_JWT_SECRET,
@@ -80,8 +76,16 @@ export async function startWorkerFor(t: TestApp, env: Record<string, string>): P
     DATABASE_POOLER: t.config.databasePooler,
     REDIS_URL: TEST_REDIS_URL,
     MIGRATE_ON_START: 'false',
-    ...env,
-  });
+  };
+}
+
+/**
+ * A worker process next to the API of `t`, as production runs one: same database, data dir and
+ * Redis, logging at info (tests read the lines), migrations left to the API. `env` adds to or
+ * overrides that. Resolves once the worker says it has started.
+ */
+export async function startWorkerFor(t: TestApp, env: Record<string, string>): Promise<WorkerProcess> {
+  const worker = new WorkerProcess({ ...workerEnv(t), ...env });
   await waitFor(`the worker to start:\n${worker.output}`, () => worker.started(), 30_000);
   return worker;
 }
