@@ -90,7 +90,7 @@ class CacheTimeoutError extends Error {
  * switches to `bypass` (requests go to the database without touching the store) and a background
  * probe switches back when the store answers. Invalidations that could not be written meanwhile are
  * replayed before the cache is used again, so entries they should have killed are never served by
- * this instance (see README, "Caching", for the window left to other instances).
+ * this instance (see docs/CACHING.md for the window left to other instances).
  */
 export class ResponseCache {
   private state: 'up' | 'bypass' = 'bypass';

@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import { Nullable } from '../../typebox.js';
 import { ProfileSchema } from '../profiles/schemas.js';
 
-/** Size limits (README "Profiles, articles, comments, tags"); a violation is a 422 naming the field. */
+/** Size limits (docs/API.md, "Profiles, articles, comments, tags"); a violation is a 422 naming the field. */
 export const LIMITS = {
   title: 200,
   description: 500,

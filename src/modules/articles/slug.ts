@@ -9,7 +9,7 @@ export const SLUG_BASE_MAX_LENGTH = 100;
 export const SLUG_BASE_MAX_ENCODED_LENGTH = 300;
 
 /**
- * The slug rule (documented in docs/QUERIES.md and the README):
+ * The slug rule (documented in docs/QUERIES.md and docs/API.md):
  * NFKD-normalise the title, drop combining marks (so "Crème brûlée" → "creme-brulee"), lower-case,
  * keep every Unicode letter or digit (so "Привет мир" → "привет-мир", "日本語" stays), turn every
  * other run of characters into one hyphen, trim hyphens, cut to 100 characters and 300 once
