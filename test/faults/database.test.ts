@@ -9,8 +9,8 @@ import {
   stopServerProcess,
   TSX_SERVER,
 } from '../support/server-process.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
 import { type Answer, createSession, mixedRequest, request, type Session, startLoad } from './load.js';
-import { TcpProxy } from './tcp-proxy.js';
 
 /**
  * The database fails, the API does not: a real server process (a crash shows as the process

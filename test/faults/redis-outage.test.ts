@@ -4,11 +4,11 @@ import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { jobOutbox } from '../../src/db/schema.js';
 import { emailRowsTo, waitForEmailRows } from '../email/wait.js';
-import { RedisProxy } from '../jobs/redis-proxy.js';
 import { removeQueueKeys, settledRow, waitFor } from '../jobs/support.js';
 import { createTestApp, type TestApp, testDatabaseKind } from '../support/app.js';
 import { type InboxServer, startInboxServer } from '../support/inbox.js';
 import { describeWithRedis, TEST_REDIS_URL } from '../support/services.js';
+import { proxyTo } from '../support/tcp-proxy.js';
 import { insertUser } from '../support/users.js';
 import { startWorkerFor, type WorkerProcess } from '../worker/process.js';
 import { FAULT_JOBS_ENV } from './support.js';
@@ -18,7 +18,7 @@ import { FAULT_JOBS_ENV } from './support.js';
  * is cut, so the server others use is never stopped) and comes back.
  */
 describeWithRedis.runIf(testDatabaseKind === 'postgres')('Redis gone and back', () => {
-  const proxy = new RedisProxy(new URL(TEST_REDIS_URL));
+  const proxy = proxyTo(TEST_REDIS_URL);
   const prefix = `faults-redis-${randomBytes(4).toString('hex')}`;
   let mail: InboxServer;
   let t: TestApp;
@@ -27,7 +27,12 @@ describeWithRedis.runIf(testDatabaseKind === 'postgres')('Redis gone and back', 
   beforeAll(async () => {
     await proxy.start();
     mail = await startInboxServer();
-    const env = { ...FAULT_JOBS_ENV, SMTP_URL: mail.url, REDIS_URL: proxy.url, QUEUE_PREFIX: prefix };
+    const env = {
+      ...FAULT_JOBS_ENV,
+      SMTP_URL: mail.url,
+      REDIS_URL: proxy.urlFor(TEST_REDIS_URL),
+      QUEUE_PREFIX: prefix,
+    };
     // Jobs, response cache and rate-limit counters all live behind the proxy.
     t = await createTestApp({
       ...env,
@@ -42,7 +47,7 @@ describeWithRedis.runIf(testDatabaseKind === 'postgres')('Redis gone and back', 
     await worker?.exited;
     await t?.close();
     await mail?.close();
-    await proxy.stop();
+    await proxy.refuse();
     await removeQueueKeys(prefix);
   });
 
@@ -52,7 +57,7 @@ describeWithRedis.runIf(testDatabaseKind === 'postgres')('Redis gone and back', 
     const follower = await insertUser(t, { email: followerInbox.emailAddress });
     const newcomer = mail.createInbox();
 
-    await proxy.stop();
+    await proxy.refuse();
     const slowest: number[] = [];
     const timed = async (request: InjectOptions) => {
       const started = performance.now();

@@ -4,8 +4,8 @@ import { recordJob } from '../../src/jobs/outbox.js';
 import { removeQueueKeys, settledRow, uniqueKey, waitFor } from '../jobs/support.js';
 import { createTestApp, type TestApp, testDatabaseKind } from '../support/app.js';
 import { describeWithRedis, TEST_REDIS_URL } from '../support/services.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
 import { startWorkerFor, type WorkerProcess } from '../worker/process.js';
-import { TcpProxy } from './tcp-proxy.js';
 
 /**
  * A worker process whose database goes away (through a proxy the test controls): its job

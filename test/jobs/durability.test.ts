@@ -2,20 +2,20 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { recordJob } from '../../src/jobs/outbox.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { describeWithRedis, TEST_REDIS_URL } from '../support/services.js';
+import { proxyTo } from '../support/tcp-proxy.js';
 import { FAST_JOBS_ENV } from './contract.js';
-import { RedisProxy } from './redis-proxy.js';
 import { outboxRow, probeEffects, removeQueueKeys, settledRow, uniqueKey } from './support.js';
 
 describeWithRedis('work recorded while Redis is down', () => {
   let t: TestApp;
-  const proxy = new RedisProxy(new URL(TEST_REDIS_URL));
+  const proxy = proxyTo(TEST_REDIS_URL);
   const prefix = uniqueKey('durability');
 
   beforeAll(async () => {
     await proxy.start();
     t = await createTestApp({
       ...FAST_JOBS_ENV,
-      REDIS_URL: proxy.url,
+      REDIS_URL: proxy.urlFor(TEST_REDIS_URL),
       QUEUE_PREFIX: prefix,
       RUN_JOBS_IN_API: 'true',
     });
@@ -23,12 +23,12 @@ describeWithRedis('work recorded while Redis is down', () => {
   afterAll(async () => {
     await proxy.start();
     await t?.close();
-    await proxy.stop();
+    await proxy.refuse();
     await removeQueueKeys(prefix);
   });
 
   it('is kept by the outbox, not lost, and runs once Redis is back', async () => {
-    await proxy.stop();
+    await proxy.refuse();
     // Two rows of one transaction, flushed together (one bulk enqueue).
     const keys = [uniqueKey('outage'), uniqueKey('outage')];
     const ids = await t.deps.database.db.transaction(async (tx) => [

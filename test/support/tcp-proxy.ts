@@ -1,9 +1,10 @@
 import { createServer, type Server, Socket } from 'node:net';
 
 /**
- * A TCP proxy between a server under test and PostgreSQL (or PgBouncer), to play the outages a
- * test must never cause on the shared server: `refuse` (down, restarting: connections refused,
- * open ones cut) and `blackhole` (a dead host or network: connections accepted, nothing answers).
+ * A TCP proxy between a process under test and a shared service (PostgreSQL, PgBouncer, Redis), to
+ * play the outages a test must never cause on the server others use: `refuse` (down, restarting:
+ * connections refused, open ones cut) and `blackhole` (a dead host or network: connections
+ * accepted, nothing answers).
  */
 export class TcpProxy {
   private server: Server | undefined;
@@ -62,7 +63,7 @@ export class TcpProxy {
     for (const socket of this.sockets) socket.destroy();
   }
 
-  /** Refuses new connections and cuts the open ones, like PostgreSQL restarting. */
+  /** Refuses new connections and cuts the open ones, like the service restarting. */
   async refuse(): Promise<void> {
     const server = this.server;
     this.server = undefined;
@@ -80,4 +81,10 @@ export class TcpProxy {
   async close(): Promise<void> {
     await this.refuse();
   }
+}
+
+/** A proxy to the host and port of a service URL (`redis://…`, `postgres://…`). */
+export function proxyTo(serviceUrl: string, defaultPort = 6379): TcpProxy {
+  const url = new URL(serviceUrl);
+  return new TcpProxy({ host: url.hostname, port: Number(url.port || defaultPort) });
 }
