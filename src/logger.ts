@@ -28,8 +28,8 @@ const MAX_REDACT_DEPTH = 8;
  * A copy of a logged object with every secret key censored, at any depth (the caller's object is
  * never changed; nothing is copied when nothing is secret). Plain objects and arrays only: class
  * instances (errors, Fastify's request and reply) go through pino's serializers, which keep no
- * headers or bodies. It replaced pino's path-based `redact`, which was a fifth of a cached GET's
- * CPU on one access line (docs/PERFORMANCE.md) and only covered the paths it was told.
+ * headers or bodies. Not pino's path-based `redact`: it covers only the paths it is told, and it
+ * costs more than the rest of an access line (docs/PERFORMANCE.md).
  */
 export function redactSecrets(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== 'object' || depth > MAX_REDACT_DEPTH) return value;

@@ -11,7 +11,7 @@ import { NotFoundError } from '../errors.js';
 import { ProblemSchema, sendProblem } from './errors.js';
 
 /**
- * Text PostgreSQL cannot store: NUL (a `text` value refuses U+0000, which answered 500) and
+ * Text PostgreSQL cannot store: NUL (a `text` value refuses U+0000: the statement fails) and
  * unpaired UTF-16 surrogates (no UTF-8 form: the drivers would store U+FFFD instead of what the
  * client sent). In `u` mode a well-formed surrogate pair is one code point, so only lone ones match.
  */
@@ -186,7 +186,8 @@ function documentedResponses(
 /**
  * Fastify's `frameworkErrors` (set in app.ts): a path whose escapes do not decode, or with a
  * parameter longer than any stored value, names nothing that exists: a 404 like any unknown
- * resource (Fastify's own answer was a 400 or 414 in another shape than every other error).
+ * resource, in the problem+json shape of every other error (Fastify's default is a 400 or 414
+ * in a shape of its own).
  */
 export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   if (error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
