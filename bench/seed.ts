@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../src/db/client.js';
 import { articles, articleTags, comments, favorites, follows, tags, users } from '../src/db/schema.js';
+import { hashPassword } from '../src/modules/auth/passwords.js';
 import { addComment } from '../src/modules/comments/service.js';
 import { followUser } from '../src/modules/profiles/service.js';
-import { hashPassword } from '../src/modules/users/passwords.js';
 import { registerUser } from '../src/modules/users/service.js';
 
 /**

@@ -5,12 +5,12 @@ import { cacheReads, cacheWrites } from '../../cache/namespaces.js';
 import type { Database } from '../../db/client.js';
 import type { EmailDispatcher } from '../../email/dispatch.js';
 import type { EmailKeys } from '../../email/render.js';
+import { OPTIONAL_SIGN_IN, SIGNED_IN } from '../../http/security.js';
 import { requireViewer } from '../../plugins/auth.js';
 import { problemResponses } from '../../plugins/errors.js';
 import { SlugParamsSchema } from '../articles/schemas.js';
 import { queueNewCommentEmail } from '../notifications/emails.js';
 import { defaultAvatarUrl } from '../profiles/avatar.js';
-import { OPTIONAL_SIGN_IN, SIGNED_IN } from '../profiles/schemas.js';
 import { followedAmong } from '../profiles/service.js';
 import {
   CommentParamsSchema,

@@ -4,11 +4,12 @@ import { cacheReads, cacheWrites } from '../../cache/namespaces.js';
 import type { Database } from '../../db/client.js';
 import type { EmailDispatcher } from '../../email/dispatch.js';
 import type { EmailKeys } from '../../email/render.js';
+import { OPTIONAL_SIGN_IN, SIGNED_IN } from '../../http/security.js';
 import { requireViewer } from '../../plugins/auth.js';
 import { problemResponses } from '../../plugins/errors.js';
 import { queueNewFollowerEmail } from '../notifications/emails.js';
 import { defaultAvatarUrl } from './avatar.js';
-import { OPTIONAL_SIGN_IN, ProfileResponseSchema, SIGNED_IN, UsernameParamsSchema } from './schemas.js';
+import { ProfileResponseSchema, UsernameParamsSchema } from './schemas.js';
 import { findProfile, followedAmong, followUser, presentProfile, unfollowUser } from './service.js';
 
 export interface ProfileRoutesOptions {

@@ -5,6 +5,8 @@ import type { EmailDispatcher } from '../../email/dispatch.js';
 import { createLinks } from '../../email/links.js';
 import type { EmailKeys } from '../../email/render.js';
 import { HttpError } from '../../errors.js';
+import { HtmlPage, PAGE_HEADERS } from '../../http/pages.js';
+import { SIGNED_IN } from '../../http/security.js';
 import { requireViewer } from '../../plugins/auth.js';
 import { ProblemSchema, problemResponses } from '../../plugins/errors.js';
 import { messagePage, resetPasswordFormPage } from './account-pages.js';
@@ -16,8 +18,6 @@ import {
   resetPassword,
   verifyEmail,
 } from './account-service.js';
-import { PAGE_HEADERS } from './pages.js';
-import { HtmlPage } from './schemas.js';
 
 export interface AccountEmailRoutesOptions {
   db: Database;
@@ -25,7 +25,6 @@ export interface AccountEmailRoutesOptions {
   emails: EmailDispatcher;
 }
 
-const security: Record<string, string[]>[] = [{ Token: [] }, { OAuth2: [] }];
 const htmlOrProblem = {
   content: { 'text/html': { schema: HtmlPage }, 'application/problem+json': { schema: ProblemSchema } },
 };
@@ -95,7 +94,7 @@ export async function accountEmailRoutes(
       schema: {
         tags: ['Auth'],
         summary: 'Send the verification email again',
-        security,
+        security: SIGNED_IN,
         response: { 202: MessageResponse, ...problemResponses(401, 409, 429) },
       },
     },

@@ -5,12 +5,12 @@ import { emailTokens, users } from '../../db/schema.js';
 import { type DbOrTx, queueEmail } from '../../email/log.js';
 import type { EmailKeys } from '../../email/render.js';
 import { BadRequestError, ConflictError, TooManyRequestsError } from '../../errors.js';
-import { markEmailVerified, normalizeEmail, setPassword } from '../users/service.js';
+import { lowerEmail, normalizeEmail, setPassword } from './credentials.js';
 
 /**
  * Address verification and password reset: one-time tokens (hashed at rest, single use,
- * expiring) sent by email. The user rows themselves stay the users module's business; this
- * calls its service functions.
+ * expiring) sent by email. The verification email of a registration or an email change is queued
+ * here too (queueVerificationEmail), in the users module's transaction.
  */
 
 export const VERIFY_TOKEN_TTL_SECONDS = 48 * 3600;
@@ -156,6 +156,14 @@ export async function isTokenUsable(db: Database, token: string, purpose: Purpos
   return row !== undefined;
 }
 
+/** Marks the current address verified (idempotent: the first verification time is kept). */
+export async function markEmailVerified(db: DbOrTx, userId: number): Promise<void> {
+  await db
+    .update(users)
+    .set({ emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, now())`, updatedAt: new Date() })
+    .where(eq(users.id, userId));
+}
+
 const INVALID_VERIFY_LINK = 'This verification link is invalid, was already used or has expired';
 const INVALID_RESET_LINK = 'This password reset link is invalid, was already used or has expired';
 
@@ -190,7 +198,7 @@ export async function requestPasswordReset(
     const [user] = await tx
       .select({ id: users.id, email: users.email, username: users.username })
       .from(users)
-      .where(eq(sql`lower(${users.email})`, normalizeEmail(email)))
+      .where(eq(lowerEmail, normalizeEmail(email)))
       .for('update');
     if (!user) return null;
     const [recent] = await tx

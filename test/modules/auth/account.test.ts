@@ -3,7 +3,7 @@ import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emailLog, emailTokens } from '../../../src/db/schema.js';
 import type { EmailKeys } from '../../../src/email/render.js';
-import { queueVerificationEmail } from '../../../src/modules/notifications/account-service.js';
+import { queueVerificationEmail } from '../../../src/modules/auth/account-service.js';
 import { registerUser } from '../../../src/modules/users/service.js';
 import { createTestApp, type TestApp } from '../../support/app.js';
 import { type Inbox, type InboxServer, type ReceivedEmail, startInboxServer } from '../../support/inbox.js';
