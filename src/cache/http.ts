@@ -139,7 +139,7 @@ function variantOf<T, R>(viewer: Viewer | null, options: AnswerOptions<T, R>): C
 
 /**
  * A response made earlier for this variant: no JSON.parse, no personalisation, no serialization,
- * no hashing (docs/PERFORMANCE.md). Bytes with a content type are sent as is: Fastify skips the
+ * no hashing. Bytes with a content type are sent as is: Fastify skips the
  * response serializer.
  */
 function sendDerived(reply: FastifyReply, derived: DerivedBody): Buffer {
