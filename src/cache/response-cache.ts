@@ -128,8 +128,6 @@ export class ResponseCache {
   private readonly maxPending: number;
   private readonly disabled: boolean;
   private readonly derivedBodies: LRUCache<string, DerivedBody>;
-  /** Entry keys already hashed (see `entryKeyOf`); bounded, whatever the query strings. */
-  private readonly entryKeys = new LRUCache<string, string>({ max: 10_000 });
 
   constructor(
     private readonly store: CacheStore,
@@ -206,13 +204,15 @@ export class ResponseCache {
         this.store.knownVersions?.(wanted) ??
         (await this.bounded(this.store.versions(wanted, this.versionTtlSeconds)));
       const shared = namespaces.length + 1;
-      entry = this.entryKeyOf(key, versions.slice(0, shared));
-      derivedKey = `${variant?.name ?? ''}|${versions.slice(shared).join(',')}|${entry}`;
+      const entryVersions = versions.slice(0, shared);
+      // The request key itself, not the entry's hash: a kept body is found without hashing.
+      derivedKey = `${variant?.name ?? ''}|${versions.slice(shared).join(',')}|${entryVersions.join(',')}|${key}`;
       const derived = variant ? this.derivedBodies.get(derivedKey) : undefined;
       if (derived) {
         this.counters.hits++;
         return { outcome: 'HIT', derived, derivedKey };
       }
+      entry = entryKey(key, entryVersions);
       cached = await this.bounded(this.store.get(entry));
     } catch (error) {
       this.fail(error);
@@ -282,17 +282,6 @@ export class ResponseCache {
     clearInterval(this.probeTimer);
     await this.probing;
     await this.store.close();
-  }
-
-  /** `entryKey`, remembered: the same request and versions come back on every HIT. */
-  private entryKeyOf(key: string, versions: readonly string[]): string {
-    const memoKey = `${key}\0${versions.join(',')}`;
-    let entry = this.entryKeys.get(memoKey);
-    if (entry === undefined) {
-      entry = entryKey(key, versions);
-      this.entryKeys.set(memoKey, entry);
-    }
-    return entry;
   }
 
   private async bypass(compute: () => Promise<string>): Promise<CachedBody> {
