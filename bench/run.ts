@@ -190,6 +190,16 @@ function rssMb(pid: number): number {
   return kb / 1024;
 }
 
+/**
+ * CPU seconds (user + system) the process has used: per request, it is what a change costs,
+ * much less moved by other load on the machine than req/s.
+ */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  // utime and stime, fields 14 and 15 of proc(5), in clock ticks (100 per second on Linux).
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
+}
+
 async function json(url: string, init: RequestInit = {}): Promise<Record<string, unknown>> {
   const response = await fetch(url, {
     ...init,
@@ -223,6 +233,8 @@ interface Row {
   ratio: number;
   /** Peak RSS of the server during this scenario, MB. */
   rss: number;
+  /** The server's CPU time per request, µs. */
+  cpuUs: number;
 }
 
 async function measure(server: Server, scenario: Scenario, duration: number): Promise<Result> {
@@ -245,11 +257,11 @@ function median(values: number[]): number {
 
 function table(rows: Row[]): string {
   const lines = [
-    '| scenario | req/s | p50 ms | p99 ms | errors/non-2xx | ratio to baseline | peak RSS MB |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    '| scenario | req/s | p50 ms | p99 ms | errors/non-2xx | ratio to baseline | server CPU µs/req | peak RSS MB |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.ratio.toFixed(2)} | ${r.rss.toFixed(0)} |`,
+        `| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.ratio.toFixed(2)} | ${Math.round(r.cpuUs)} | ${r.rss.toFixed(0)} |`,
     ),
   ];
   return lines.join('\n');
@@ -503,9 +515,10 @@ async function main(): Promise<void> {
       else groups.push([scenario]);
     }
     for (const group of groups) {
-      const rounds = new Map<Scenario, { result: Result; rss: number; eventLoopP99: number }[]>(
-        group.map((scenario) => [scenario, []]),
-      );
+      const rounds = new Map<
+        Scenario,
+        { result: Result; rss: number; eventLoopP99: number; cpuUs: number }[]
+      >(group.map((scenario) => [scenario, []]));
       for (let round = 0; round < ROUNDS; round++) {
         for (const scenario of group) {
           const server = servers[scenario.server];
@@ -514,9 +527,12 @@ async function main(): Promise<void> {
           scenarioRss = 0;
           if (round === 0) await measure(server, scenario, 1); // per-scenario warm-up (fills its cache entry)
           if (storm) await eventLoopP99Ms(server); // resets the histogram
+          const cpuBefore = cpuSeconds(server.process.pid ?? pid);
           const result = await measure(server, scenario, DURATION);
+          const cpuUs =
+            ((cpuSeconds(server.process.pid ?? pid) - cpuBefore) * 1e6) / (result.requests.total || 1);
           const loopP99 = storm ? await eventLoopP99Ms(server) : Number.NaN;
-          rounds.get(scenario)?.push({ result, rss: scenarioRss, eventLoopP99: loopP99 });
+          rounds.get(scenario)?.push({ result, rss: scenarioRss, eventLoopP99: loopP99, cpuUs });
           log(`${scenario.name}: ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms`);
         }
       }
@@ -540,6 +556,7 @@ async function main(): Promise<void> {
           ),
           ratio: baseline ? rps / baseline : Number.NaN,
           rss: Math.max(...results.map((r) => r.rss)),
+          cpuUs: median(results.map((r) => r.cpuUs)),
         });
       }
     }
