@@ -28,14 +28,56 @@ if (!postgresUp) {
   );
 }
 
+/**
+ * Suites whose outcome cannot depend on the database engine run in the `pglite` project only: they
+ * touch no database (version-memo), or exercise Redis, the in-memory cache, HTTP headers, logging
+ * or the embedded-mode mail viewer, with the database as a bystander.
+ */
+const ENGINE_INDEPENDENT = [
+  'test/cache/version-memo.test.ts',
+  'test/cache/memory.test.ts',
+  'test/cache/outage.test.ts',
+  'test/plugins/head.test.ts',
+  'test/plugins/metrics.test.ts',
+  'test/logging.test.ts',
+  'test/modules/articles/cors.test.ts',
+  'test/modules/dev-mail/dev-mail.test.ts',
+];
+
+/**
+ * Suites the `pgbouncer` project leaves to `postgres`, where they already run against the same
+ * server: query plans (EXPLAIN is the server's planner, whatever the connection path); server
+ * processes that connect directly (serverSandbox); and faults of Redis, SMTP, signals and
+ * worker processes, where the pooler plays no part.
+ */
+const POOLER_INDEPENDENT = [
+  'test/modules/articles/plans.test.ts',
+  'test/modules/users/admin-at-start.test.ts',
+  'test/faults/shutdown.test.ts',
+  'test/faults/signals.test.ts',
+  'test/faults/redis-outage.test.ts',
+  'test/faults/smtp-outage.test.ts',
+  'test/faults/worker-crash.test.ts',
+];
+
 const shared = {
   include: ['test/**/*.test.ts'],
+  // A process warning (leak, clamped timer, deprecation) fails the test that raised it.
+  setupFiles: ['test/support/fail-on-warnings.ts'],
   testTimeout: 20_000,
   hookTimeout: 60_000,
 };
 
 export default defineConfig({
   test: {
+    // Two files at a time: most of a file's time is spent waiting on PostgreSQL, Redis, a server
+    // or worker process, or a timer, so two workers keep both cores busy (Vitest's default for
+    // two cores is one).
+    maxWorkers: 2,
+    // A worker runs file after file in one module graph: each file would otherwise import the
+    // app (Fastify, Drizzle, BullMQ, PGlite) afresh. Every file builds its own app and database
+    // and closes them, so nothing but the loaded modules carries over.
+    isolate: false,
     projects: [
       {
         extends: true,
@@ -54,7 +96,7 @@ export default defineConfig({
                 ...shared,
                 name: 'postgres',
                 // Tests that touch no database run once, in the pglite project.
-                exclude: ['test/**/*.unit.test.ts'],
+                exclude: ['test/**/*.unit.test.ts', ...ENGINE_INDEPENDENT],
                 env: { TEST_DB: 'postgres', TEST_DATABASE_URL: postgresUrl },
                 globalSetup: ['test/support/global-setup-postgres.ts'],
               },
@@ -70,7 +112,7 @@ export default defineConfig({
                 ...shared,
                 name: 'pgbouncer',
                 include: ['test/modules/**/*.test.ts', 'test/faults/**/*.test.ts'],
-                exclude: ['test/**/*.unit.test.ts'],
+                exclude: ['test/**/*.unit.test.ts', ...ENGINE_INDEPENDENT, ...POOLER_INDEPENDENT],
                 env: {
                   TEST_DB: 'postgres',
                   TEST_DATABASE_URL: postgresUrl,
