@@ -15,7 +15,8 @@ const processState = process as typeof process & { [LISTENING]?: true };
 if (!processState[LISTENING]) {
   processState[LISTENING] = true;
   process.on('warning', (warning) => {
-    const stack = warning.stack?.split('\n').slice(1, 6).join('\n') ?? '';
+    const frames = (warning.stack ?? '').split('\n').filter((line) => line.trimStart().startsWith('at '));
+    const stack = frames.slice(0, 5).join('\n');
     reportWarning('test process', `${warning.name}: ${warning.message}\n${stack}`);
   });
 }
