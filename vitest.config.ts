@@ -28,14 +28,57 @@ if (!postgresUp) {
   );
 }
 
+/**
+ * Suites whose outcome cannot depend on the database engine run in the `pglite` project only: they
+ * touch no database (version-memo), or exercise Redis, the in-memory cache, HTTP headers, logging
+ * or the embedded-mode mail viewer, with the database as a bystander.
+ */
+const ENGINE_INDEPENDENT = [
+  'test/cache/version-memo.test.ts',
+  'test/cache/memory.test.ts',
+  'test/cache/outage.test.ts',
+  'test/plugins/head.test.ts',
+  'test/plugins/metrics.test.ts',
+  'test/logging.test.ts',
+  'test/modules/articles/cors.test.ts',
+  'test/modules/dev-mail/dev-mail.test.ts',
+];
+
+/**
+ * Suites the `pgbouncer` project leaves to `postgres`, where they already run against the same
+ * server: query plans (EXPLAIN is the server's planner, whatever the connection path); server
+ * processes that connect directly (serverSandbox); and faults of Redis, SMTP, signals and
+ * worker processes, where the pooler plays no part.
+ */
+const POOLER_INDEPENDENT = [
+  'test/modules/articles/plans.test.ts',
+  'test/modules/users/admin-at-start.test.ts',
+  'test/faults/shutdown.test.ts',
+  'test/faults/signals.test.ts',
+  'test/faults/redis-outage.test.ts',
+  'test/faults/smtp-outage.test.ts',
+  'test/faults/worker-crash.test.ts',
+];
+
 const shared = {
   include: ['test/**/*.test.ts'],
+  // A process warning (leak, clamped timer, deprecation) fails the test that raised it.
+  setupFiles: ['test/support/fail-on-warnings.ts'],
   testTimeout: 20_000,
   hookTimeout: 60_000,
 };
 
 export default defineConfig({
   test: {
+    // One file at a time on two cores (Vitest's default there, stated so it is a decision): a file
+    // starts server and worker processes, PostgreSQL and Redis work beside it, and the fault suites
+    // hold them to time bounds (start within 45 s, a 503 within the statement bound) that a second
+    // file running at once pushes them past. `--maxWorkers=N` on a larger machine.
+    maxWorkers: 1,
+    // A worker runs file after file in one module graph: each file would otherwise import the
+    // app (Fastify, Drizzle, BullMQ, PGlite) afresh. Every file builds its own app and database
+    // and closes them, so nothing but the loaded modules carries over.
+    isolate: false,
     projects: [
       {
         extends: true,
@@ -54,7 +97,7 @@ export default defineConfig({
                 ...shared,
                 name: 'postgres',
                 // Tests that touch no database run once, in the pglite project.
-                exclude: ['test/**/*.unit.test.ts'],
+                exclude: ['test/**/*.unit.test.ts', ...ENGINE_INDEPENDENT],
                 env: { TEST_DB: 'postgres', TEST_DATABASE_URL: postgresUrl },
                 globalSetup: ['test/support/global-setup-postgres.ts'],
               },
@@ -70,7 +113,7 @@ export default defineConfig({
                 ...shared,
                 name: 'pgbouncer',
                 include: ['test/modules/**/*.test.ts', 'test/faults/**/*.test.ts'],
-                exclude: ['test/**/*.unit.test.ts'],
+                exclude: ['test/**/*.unit.test.ts', ...ENGINE_INDEPENDENT, ...POOLER_INDEPENDENT],
                 env: {
                   TEST_DB: 'postgres',
                   TEST_DATABASE_URL: postgresUrl,

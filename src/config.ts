@@ -1,10 +1,26 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import {
+  boolean,
+  ConfigError,
+  corsOrigins,
+  duration,
+  type Env,
+  email,
+  integer,
+  oneOf,
+  read,
+  routePattern,
+  url,
+} from './config-values.js';
 import { DEFAULT_FRONTEND_PATHS, type FrontendRoutes } from './email/links.js';
 
+export { ConfigError } from './config-values.js';
+
 /**
- * The only module that reads the environment. Everything else receives a Config.
+ * The only module that reads the environment (through the readers in config-values.ts).
+ * Everything else receives a Config.
  * A bad value throws ConfigError, which the entry points print as one line and exit non-zero.
  */
 
@@ -95,85 +111,10 @@ export interface JobsConfig {
   readonly shutdownTimeoutSeconds: number;
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
-
-type Env = Record<string, string | undefined>;
-
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const NODE_ENVS: readonly NodeEnv[] = ['development', 'production', 'test'];
 const WEAK_SECRETS = new Set(['secret', 'changethis', 'changeme', 'jwt_secret', 'your-secret', 'password']);
 const MIN_SECRET_LENGTH = 32;
-
-function read(env: Env, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value === '' ? undefined : value;
-}
-
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = read(env, name);
-  if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
-  const value = Number(raw);
-  if (value < min || value > max)
-    throw new ConfigError(`${name} must be between ${min} and ${max}, got ${raw}`);
-  return value;
-}
-
-const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
-
-/** Seconds, as a bare number ("900") or with a unit ("15m", "30d"). */
-function duration(env: Env, name: string, fallbackSeconds: number): number {
-  const raw = read(env, name);
-  if (raw === undefined) return fallbackSeconds;
-  const match = /^(\d+)([smhd]?)$/.exec(raw);
-  if (!match) throw new ConfigError(`${name} must be a duration like 900, 15m, 12h or 30d, got "${raw}"`);
-  const seconds = Number(match[1]) * (DURATION_UNITS[match[2] || 's'] ?? 1);
-  if (seconds < 1) throw new ConfigError(`${name} must be at least 1 second`);
-  return seconds;
-}
-
-function url(env: Env, name: string, protocols: readonly string[]): string | undefined {
-  const raw = read(env, name);
-  if (raw === undefined) return undefined;
-  const expected = protocols.map((protocol) => `${protocol}//`).join(' or ');
-  let parsed: URL;
-  try {
-    parsed = new URL(raw);
-  } catch {
-    throw new ConfigError(`${name} is not a valid URL (expected ${expected}…)`);
-  }
-  if (!protocols.includes(parsed.protocol)) {
-    throw new ConfigError(`${name} must start with ${expected}, got ${parsed.protocol}//`);
-  }
-  if (!parsed.hostname) throw new ConfigError(`${name} has no host`);
-  return raw;
-}
-
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
-  const raw = read(env, name);
-  if (raw === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(raw)) {
-    throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
-  }
-  return raw as T;
-}
-
-function boolean(env: Env, name: string, fallback: boolean): boolean {
-  const raw = read(env, name)?.toLowerCase();
-  if (raw === undefined) return fallback;
-  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
-  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
-  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
-}
-
-function email(env: Env, name: string): string | undefined {
-  const raw = read(env, name);
-  if (raw === undefined) return undefined;
-  if (!/^[^\s@]+@[^\s@]+$/.test(raw)) throw new ConfigError(`${name} is not an email address`);
-  return raw.toLowerCase();
-}
 
 function jwtSecret(env: Env, nodeEnv: NodeEnv, dataDir: string): string {
   const raw = read(env, 'JWT_SECRET');
@@ -197,45 +138,6 @@ function jwtSecret(env: Env, nodeEnv: NodeEnv, dataDir: string): string {
   writeFileSync(file, generated, { mode: 0o600 });
   chmodSync(file, 0o600);
   return generated;
-}
-
-function corsOrigins(env: Env, nodeEnv: NodeEnv): true | readonly string[] {
-  const raw = read(env, 'CORS_ORIGINS');
-  if (raw === undefined) return nodeEnv === 'production' ? [] : true;
-  if (raw === '*') return true;
-  const origins = raw
-    .split(',')
-    .map((o) => o.trim())
-    .filter(Boolean);
-  for (const origin of origins) {
-    try {
-      const parsed = new URL(origin);
-      if (parsed.origin !== origin) throw new Error('not an origin');
-    } catch {
-      throw new ConfigError(
-        `CORS_ORIGINS must be a comma-separated list of origins like https://app.example.com, got "${origin}"`,
-      );
-    }
-  }
-  return Object.freeze(origins);
-}
-
-/** A route pattern: starts with `/`, holds `:param` exactly once (or none when `param` is null). */
-function routePattern(env: Env, name: string, fallback: string, param: string | null): string {
-  const value = read(env, name) ?? fallback;
-  const params = value.match(/:[A-Za-z_]+/g) ?? [];
-  const expected = param === null ? 'no :parameter' : `:${param} exactly once`;
-  if (
-    !value.startsWith('/') ||
-    /[\s?]/.test(value) ||
-    params.length !== (param === null ? 0 : 1) ||
-    (param !== null && params[0] !== `:${param}`)
-  ) {
-    throw new ConfigError(
-      `${name} must be a path starting with / with ${expected} (like ${fallback}), got "${value}"`,
-    );
-  }
-  return value;
 }
 
 const FRONTEND_PATH_VARIABLES = [
@@ -360,7 +262,7 @@ export function loadConfig(env: Env = process.env): Config {
     cacheMaxEntries: integer(env, 'CACHE_MAX_ENTRIES', 10_000, 1, 10_000_000),
     cacheKeyPrefix: read(env, 'CACHE_KEY_PREFIX') ?? 'conduit:cache:',
     ...adminAccount(env),
-    corsOrigins: corsOrigins(env, nodeEnv),
+    corsOrigins: corsOrigins(env, nodeEnv === 'production'),
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'silent' : 'info'),
     migrateOnStart: boolean(env, 'MIGRATE_ON_START', true),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 256 * 1024, 1024, 50 * 1024 * 1024),

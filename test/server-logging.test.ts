@@ -43,10 +43,13 @@ describe.runIf(testDatabaseKind === 'pglite')('development console', () => {
       body: JSON.stringify({ user }),
     });
     expect(registered.status).toBe(201);
-    // The sign-up's verification email: a line of the mailer, written by the in-process job.
+    // The sign-up's verification email: a line of the mailer, written by the in-process job, and
+    // the job's own line, logged once the job has finished.
     await expect
-      .poll(() => lines().find((line) => line.includes('(mailer)')), { timeout: 15_000 })
-      .toBeDefined();
+      .poll(() => ['(mailer)', '(jobs)'].every((tag) => lines().some((line) => line.includes(tag))), {
+        timeout: 15_000,
+      })
+      .toBe(true);
 
     expect(lines().flatMap((line) => ACCESS.exec(line)?.[1] ?? [])).toEqual([
       'GET /api/tags 200',

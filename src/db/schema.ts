@@ -1,4 +1,4 @@
-import { relations, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import {
   boolean,
   check,
@@ -17,6 +17,11 @@ import {
 /**
  * The whole data model. `npm run db:generate` diffs this file against the committed
  * migrations; a test fails when they drift apart.
+ *
+ * One file on purpose: it mirrors `migrations/` (one schema, one history), reads top to bottom
+ * like the database it describes, and the tables reference each other (foreign keys) across
+ * modules. Queries are SQL-like Drizzle (`db.select()…`), never relational `db.query.*`, so the
+ * file declares tables, enums and indexes only, no `relations()`.
  */
 
 const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
@@ -222,40 +227,6 @@ export const comments = pgTable(
     index('comments_author_id_idx').on(t.authorId),
   ],
 );
-
-export const usersRelations = relations(users, ({ many }) => ({
-  articles: many(articles),
-  comments: many(comments),
-}));
-
-export const articlesRelations = relations(articles, ({ one, many }) => ({
-  author: one(users, { fields: [articles.authorId], references: [users.id] }),
-  tags: many(articleTags),
-  comments: many(comments),
-  favorites: many(favorites),
-}));
-
-export const articleTagsRelations = relations(articleTags, ({ one }) => ({
-  article: one(articles, { fields: [articleTags.articleId], references: [articles.id] }),
-  tag: one(tags, { fields: [articleTags.tagId], references: [tags.id] }),
-}));
-
-export const tagsRelations = relations(tags, ({ many }) => ({ articles: many(articleTags) }));
-
-export const favoritesRelations = relations(favorites, ({ one }) => ({
-  user: one(users, { fields: [favorites.userId], references: [users.id] }),
-  article: one(articles, { fields: [favorites.articleId], references: [articles.id] }),
-}));
-
-export const commentsRelations = relations(comments, ({ one }) => ({
-  article: one(articles, { fields: [comments.articleId], references: [articles.id] }),
-  author: one(users, { fields: [comments.authorId], references: [users.id] }),
-}));
-
-export const followsRelations = relations(follows, ({ one }) => ({
-  follower: one(users, { fields: [follows.followerId], references: [users.id] }),
-  following: one(users, { fields: [follows.followingId], references: [users.id] }),
-}));
 
 // ─── email / notifications module (src/email, src/modules/notifications) ───────────────────────
 

@@ -61,6 +61,11 @@ function fieldErrorsFromValidation(issues: AjvIssue[], context: string | undefin
   return fields;
 }
 
+/**
+ * The one writer of `application/problem+json` answers: the error handler, the not-found handler,
+ * the input checks and the admin guard (which answers before Bull Board's own error handler could)
+ * all send through it, so every error has the same body.
+ */
 export function sendProblem(
   reply: FastifyReply,
   request: FastifyRequest,
@@ -81,6 +86,12 @@ export function sendProblem(
     });
 }
 
+/** An `HttpError` as problem+json, with the headers it carries (`Retry-After`, `WWW-Authenticate`). */
+export function sendHttpError(reply: FastifyReply, request: FastifyRequest, error: HttpError): FastifyReply {
+  reply.headers(error.headers);
+  return sendProblem(reply, request, error.statusCode, error.message, error.fieldErrors);
+}
+
 export const errorsPlugin = fp(
   async (app: FastifyInstance) => {
     app.setNotFoundHandler((request, reply) =>
@@ -89,9 +100,8 @@ export const errorsPlugin = fp(
 
     app.setErrorHandler((error: FastifyError, request, reply) => {
       if (error instanceof HttpError) {
-        reply.headers(error.headers);
         if (error.statusCode >= 500) request.log.error({ err: error }, 'server error');
-        return sendProblem(reply, request, error.statusCode, error.message, error.fieldErrors);
+        return sendHttpError(reply, request, error);
       }
       if (error.validation) {
         // No body at all (an empty JSON body is none) where the route needs one.
@@ -119,9 +129,7 @@ export const errorsPlugin = fp(
       }
       if (isDatabaseUnavailable(error)) {
         request.log.warn({ err: error }, 'database unavailable');
-        const unavailable = new DatabaseUnavailableError();
-        reply.headers(unavailable.headers);
-        return sendProblem(reply, request, unavailable.statusCode, unavailable.message);
+        return sendHttpError(reply, request, new DatabaseUnavailableError());
       }
       // Unexpected: the details (stack, SQL) go to the log only.
       request.log.error({ err: error }, 'unhandled error');

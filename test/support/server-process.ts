@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import { testDatabaseKind } from './app.js';
+import { watchChildWarnings } from './process-warnings.js';
 
 /** `npm start` as a command line: the TypeScript sources through tsx. */
 export const TSX_SERVER = [path.resolve('node_modules/.bin/tsx'), path.resolve('src/server.ts')];
@@ -21,6 +22,7 @@ export interface ServerProcess {
 export function startServerProcess(command: string[], env: Record<string, string>): Promise<ServerProcess> {
   const [executable = '', ...args] = command;
   const child = spawn(executable, args, { env });
+  watchChildWarnings(`server ${command.map((part) => path.basename(part)).join(' ')}`, child);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let logs = '';
   return new Promise<ServerProcess>((resolve, reject) => {

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { waitFor } from '../jobs/support.js';
 import { TEST_JWT_SECRET, type TestApp } from '../support/app.js';
+import { watchChildWarnings } from '../support/process-warnings.js';
 import { TEST_REDIS_URL } from '../support/services.js';
 
 const WORKER = path.resolve('src/worker.ts');
@@ -29,6 +30,7 @@ export class WorkerProcess {
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    watchChildWarnings('worker process', this.child);
     let pending = '';
     this.child.stdout?.on('data', (chunk: Buffer) => {
       this.output += chunk;

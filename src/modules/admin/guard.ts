@@ -1,9 +1,9 @@
-import { STATUS_CODES } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Database } from '../../db/client.js';
 import { DatabaseUnavailableError, isDatabaseUnavailable } from '../../db/errors.js';
 import { ForbiddenError, HttpError } from '../../errors.js';
 import type { Viewer } from '../../plugins/auth.js';
+import { sendHttpError } from '../../plugins/errors.js';
 import { isStorableText } from '../../plugins/input.js';
 import { type BasicSignIns, findViewer } from './service.js';
 
@@ -113,19 +113,7 @@ export function adminGuard(app: FastifyInstance, options: AdminGuardOptions) {
     } catch (caught) {
       const error = isDatabaseUnavailable(caught) ? new DatabaseUnavailableError() : caught;
       if (!(error instanceof HttpError)) throw error;
-      const detail = error.message;
-      return reply
-        .code(error.statusCode)
-        .headers(error.headers)
-        .type('application/problem+json')
-        .send({
-          type: 'about:blank',
-          title: STATUS_CODES[error.statusCode] ?? 'Error',
-          status: error.statusCode,
-          detail,
-          instance: request.url.split('?')[0],
-          errors: { body: [detail] },
-        });
+      return sendHttpError(reply, request, error);
     }
   };
 }
