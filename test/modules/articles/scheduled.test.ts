@@ -79,7 +79,7 @@ function publishedToEveryone(slug: string, timeoutMs = 15_000) {
 describe('an article scheduled in the future', () => {
   it('is its author’s alone until its time, then the delayed job publishes it', async () => {
     const tag = `sched${Math.random().toString(36).slice(2, 8)}`;
-    const publishAt = inMs(1500);
+    const publishAt = inMs(4000);
     // Warm the shared caches first: the publish must invalidate them, not wait for a TTL.
     await listSlugs('');
     await popularTags();
@@ -164,7 +164,7 @@ describe('an article scheduled in the future', () => {
 
 describe('changing the schedule', () => {
   it('reschedules: the old job does nothing, the new one publishes on the new time', async () => {
-    const created = await create({ publishAt: inMs(1000) });
+    const created = await create({ publishAt: inMs(4000) });
     const id = await articleId(t, created.slug);
     const later = inMs(3_600_000);
     const res = await t.app.inject({
