@@ -112,7 +112,7 @@ export async function buildApp(deps: Deps, options: BuildAppOptions = {}): Promi
     prefix: '/api',
     db: deps.database.db,
     accessTokens: deps.accessTokens,
-    emails: deps.emails,
+    writes: deps.writes,
     keys: config,
   });
   await app.register(authRoutes, {
@@ -125,19 +125,19 @@ export async function buildApp(deps: Deps, options: BuildAppOptions = {}): Promi
   await app.register(profileRoutes, {
     prefix: '/api',
     db: deps.database.db,
-    emails: deps.emails,
+    writes: deps.writes,
     keys: config,
   });
   await app.register(articleRoutes, {
     prefix: '/api',
     db: deps.database.db,
-    jobs: deps.jobs,
+    writes: deps.writes,
     defaultImage: defaultAvatarUrl(config.appUrl),
   });
   await app.register(commentRoutes, {
     prefix: '/api',
     db: deps.database.db,
-    emails: deps.emails,
+    writes: deps.writes,
     keys: config,
   });
   await app.register(tagRoutes, { prefix: '/api', db: deps.database.db });
@@ -145,7 +145,7 @@ export async function buildApp(deps: Deps, options: BuildAppOptions = {}): Promi
     prefix: '/api',
     db: deps.database.db,
     config,
-    emails: deps.emails,
+    writes: deps.writes,
   });
   await app.register(adminRoutes, {
     prefix: '/admin',

@@ -1,5 +1,5 @@
 import { and, count, desc, eq, isNotNull, or, type Placeholder, type SQL, sql } from 'drizzle-orm';
-import type { Database, Transaction } from '../../db/client.js';
+import type { Database, Queryable } from '../../db/client.js';
 import { articleCounts, articles, favorites, follows, tags, users } from '../../db/schema.js';
 import { NotFoundError } from '../../errors.js';
 import {
@@ -16,8 +16,6 @@ import { PAGE_LIMIT_MAX } from './schemas.js';
  * may share between viewers); `viewerFlags` then adds `favorited` and `author.following` for one
  * viewer with one small indexed query, and `presentArticle` shapes the JSON.
  */
-
-type Queryable = Database | Transaction;
 
 export interface ArticleView {
   id: number;

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { ReadinessCheck } from '../../deps.js';
+import type { ReadinessCheck } from '../../readiness.js';
 
 const CHECK_TIMEOUT_MS = 2000;
 

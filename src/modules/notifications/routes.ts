@@ -2,12 +2,12 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
-import type { EmailDispatcher } from '../../email/dispatch.js';
 import { createLinks } from '../../email/links.js';
 import { listEmails } from '../../email/log.js';
 import { createUnsubscribeTokens } from '../../email/unsubscribe.js';
 import { requireViewer } from '../../plugins/auth.js';
 import { problemResponses } from '../../plugins/errors.js';
+import type { WriteDeps } from '../../unit-of-work.js';
 import { accountEmailRoutes } from './account-routes.js';
 import { PAGE_HEADERS, unsubscribeConfirmPage, unsubscribedPage } from './pages.js';
 import {
@@ -24,8 +24,8 @@ import { getPreferences, readUnsubscribeToken, unsubscribe, updatePreferences } 
 export interface NotificationRoutesOptions {
   db: Database;
   config: Pick<Config, 'jwtSecret' | 'appUrl' | 'frontend'>;
-  /** Where emails queued by these routes go after commit (resend, forgot password). */
-  emails: EmailDispatcher;
+  /** Runs the writes that queue emails (resend, forgot password) as units of work. */
+  writes: WriteDeps;
 }
 
 const security: Record<string, string[]>[] = [{ Token: [] }, { OAuth2: [] }];
@@ -36,7 +36,7 @@ const security: Record<string, string[]>[] = [{ Token: [] }, { OAuth2: [] }];
  */
 export async function notificationRoutes(
   instance: FastifyInstance,
-  { db, config, emails }: NotificationRoutesOptions,
+  { db, config, writes }: NotificationRoutesOptions,
 ) {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   const tokens = createUnsubscribeTokens(config.jwtSecret);
@@ -104,7 +104,7 @@ export async function notificationRoutes(
     prefix: '/auth',
     db,
     keys: { jwtSecret: config.jwtSecret, appUrl: config.appUrl, frontend: config.frontend },
-    emails,
+    writes,
   });
 
   await app.register(async (scope) => {
