@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { recurringJobs } from '../../src/jobs/registry.js';
+import { probeJobType } from '../../src/jobs/system-jobs.js';
+import { recurringJobs } from '../../src/jobs-registry.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { describeWithRedis, TEST_REDIS_URL } from '../support/services.js';
 import { queueContract } from './contract.js';
@@ -21,7 +22,7 @@ describeWithRedis('a test app without QUEUE_PREFIX', () => {
     const prefix = t.config.jobs.queuePrefix;
     expect(prefix).toMatch(/^conduit-test-[0-9a-f]{8}$/);
     await t.deps.jobs.enqueue(
-      'system.probe',
+      probeJobType,
       { key: uniqueKey('left') },
       { runAt: new Date(Date.now() + 60_000) },
     );
@@ -59,7 +60,7 @@ describeWithRedis('BullMQ job schedulers', () => {
         .sort((a, b) => a.key.localeCompare(b.key)),
     ).toEqual(
       recurringJobs
-        .map(({ id, name, everyMs }) => ({ key: id, name, every: everyMs(t.config) }))
+        .map(({ id, type, everyMs }) => ({ key: id, name: type.name, every: everyMs(t.config) }))
         .sort((a, b) => a.key.localeCompare(b.key)),
     );
     // The two the jobs module itself relies on, by value (the list above comes from the registry).

@@ -1,5 +1,5 @@
 import { and, count, desc, eq, isNotNull, or, type Placeholder, type SQL, sql } from 'drizzle-orm';
-import type { Database, Queryable } from '../../db/client.js';
+import type { Queryable } from '../../db/client.js';
 import { articleCounts, articles, favorites, follows, tags, users } from '../../db/schema.js';
 import { NotFoundError } from '../../errors.js';
 import {

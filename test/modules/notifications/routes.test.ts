@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { queueEmail } from '../../../src/email/log.js';
+import { queueEmails } from '../../../src/email/log.js';
 import { createUnsubscribeTokens } from '../../../src/email/unsubscribe.js';
 import { emailRowsTo, waitForEmailRows } from '../../email/wait.js';
 import { createTestApp, type TestApp } from '../../support/app.js';
@@ -209,21 +209,25 @@ describe('GET /api/admin/emails', () => {
       [ann, 'verify-email', 'a2'],
     ] as const) {
       if (template === 'verify-email') {
-        await queueEmail(db, keys(), {
-          to: user.email.toUpperCase(),
-          userId: user.id,
-          template,
-          data: { username: user.username, token: 'secret-token-value' },
-          dedupeKey: `admin-test:${key}`,
-        });
+        await queueEmails(db, keys(), [
+          {
+            to: user.email.toUpperCase(),
+            userId: user.id,
+            template,
+            data: { username: user.username, token: 'secret-token-value' },
+            dedupeKey: `admin-test:${key}`,
+          },
+        ]);
       } else {
-        await queueEmail(db, keys(), {
-          to: user.email,
-          userId: user.id,
-          template,
-          data: { followerUsername: 'zed' },
-          dedupeKey: `admin-test:${key}`,
-        });
+        await queueEmails(db, keys(), [
+          {
+            to: user.email,
+            userId: user.id,
+            template,
+            data: { followerUsername: 'zed' },
+            dedupeKey: `admin-test:${key}`,
+          },
+        ]);
       }
     }
   });
