@@ -174,6 +174,8 @@ export function createJobs({
       for (const { id, type, payload, everyMs } of recurring) {
         await queue.schedule(id, type.name, { payload }, everyMs(config), attemptsOf(type.name));
       }
+      // A schedule this deploy no longer defines would add jobs no handler takes.
+      await queue.unscheduleOthers(recurring.map(({ id }) => id));
       // Work recorded before this process started (a crash, a lost enqueue) runs now, not in a
       // minute. The in-process runner's memory died with the last process: what it had enqueued
       // is lost too, however recent.

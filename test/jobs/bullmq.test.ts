@@ -71,4 +71,22 @@ describeWithRedis('BullMQ job schedulers', () => {
       ]),
     );
   });
+
+  it('drops a recurring job a previous deploy defined and this one does not', async () => {
+    const t = await createTestApp({ REDIS_URL: TEST_REDIS_URL, RUN_JOBS_IN_API: 'false' });
+    try {
+      const queue = t.deps.jobs.bullmq?.queue;
+      if (!queue) throw new Error('no BullMQ queue');
+      await queue.upsertJobScheduler(
+        'email-sweep',
+        { every: 60_000 },
+        { name: 'email.sweep', data: { payload: {} } },
+      );
+      await t.deps.jobs.startProcessing();
+      const keys = (await queue.getJobSchedulers()).map((scheduler) => scheduler.key).sort();
+      expect(keys).toEqual(recurringJobs.map(({ id }) => id).sort());
+    } finally {
+      await t.close();
+    }
+  });
 });
