@@ -11,9 +11,9 @@ import {
   tags,
   users,
 } from '../src/db/schema.js';
+import { hashPassword } from '../src/modules/auth/passwords.js';
 import { addComment } from '../src/modules/comments/service.js';
 import { followUser } from '../src/modules/profiles/service.js';
-import { hashPassword } from '../src/modules/users/passwords.js';
 import { insertUser, prepareNewUser } from '../src/modules/users/service.js';
 import { runWrite, type WriteDeps } from '../src/unit-of-work.js';
 

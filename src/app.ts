@@ -11,8 +11,11 @@ import type { DestinationStream, Logger } from 'pino';
 import { cachePlugin } from './cache/http.js';
 import type { Deps } from './deps.js';
 import { createLogger } from './logger.js';
+import { adminApiRoutes } from './modules/admin/api-routes.js';
 import { adminRoutes } from './modules/admin/routes.js';
 import { articleRoutes } from './modules/articles/routes.js';
+import { accountEmailRoutes } from './modules/auth/account-routes.js';
+import { verifyCredentials } from './modules/auth/credentials.js';
 import { authRoutes } from './modules/auth/routes.js';
 import { sessionRoutes } from './modules/auth/session-routes.js';
 import { commentRoutes } from './modules/comments/routes.js';
@@ -24,7 +27,6 @@ import { avatarRoutes, defaultAvatarUrl } from './modules/profiles/avatar.js';
 import { profileRoutes } from './modules/profiles/routes.js';
 import { tagRoutes } from './modules/tags/routes.js';
 import { userRoutes } from './modules/users/routes.js';
-import { verifyCredentials } from './modules/users/service.js';
 import { authPlugin } from './plugins/auth.js';
 import { bodyPlugin } from './plugins/body.js';
 import { docsPlugin } from './plugins/docs.js';
@@ -122,6 +124,12 @@ export async function buildApp(deps: Deps, options: BuildAppOptions = {}): Promi
     refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
   });
   await app.register(sessionRoutes, { prefix: '/api/auth', db: deps.database.db });
+  await app.register(accountEmailRoutes, {
+    prefix: '/api/auth',
+    db: deps.database.db,
+    keys: config,
+    writes: deps.writes,
+  });
   await app.register(profileRoutes, {
     prefix: '/api',
     db: deps.database.db,
@@ -141,18 +149,14 @@ export async function buildApp(deps: Deps, options: BuildAppOptions = {}): Promi
     keys: config,
   });
   await app.register(tagRoutes, { prefix: '/api', db: deps.database.db });
-  await app.register(notificationRoutes, {
-    prefix: '/api',
-    db: deps.database.db,
-    config,
-    writes: deps.writes,
-  });
+  await app.register(notificationRoutes, { prefix: '/api', db: deps.database.db, config });
   await app.register(adminRoutes, {
     prefix: '/admin',
     db: deps.database.db,
     jobs: deps.jobs,
     verifyCredentials: (login, password) => verifyCredentials(deps.database.db, login, password),
   });
+  await app.register(adminApiRoutes, { prefix: '/api/admin', db: deps.database.db });
   // Embedded mode (and RUN_JOBS_IN_API) runs jobs in this process, once migrations have run.
   if (config.jobs.runInApi) app.addHook('onReady', () => deps.jobs.startProcessing());
 

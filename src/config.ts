@@ -72,7 +72,7 @@ export interface Config {
   readonly authRateLimitWindowSeconds: number;
   /** Prefix of the rate-limit counters in Redis (instances sharing counters must share it). */
   readonly rateLimitKeyPrefix: string;
-  /** argon2 operations at once (src/modules/users/passwords.ts); unset → CPU cores − 1, at least 1. */
+  /** argon2 operations at once (src/modules/auth/passwords.ts); unset → CPU cores − 1, at least 1. */
   readonly passwordHashConcurrency: number | undefined;
 }
 

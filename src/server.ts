@@ -4,7 +4,7 @@ import { buildApp } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { createDeps, type Deps } from './deps.js';
 import { createLogger } from './logger.js';
-import { setPasswordHashConcurrency } from './modules/users/passwords.js';
+import { setPasswordHashConcurrency } from './modules/auth/passwords.js';
 import { ensureAdminAccount } from './modules/users/service.js';
 import { exitAfterLogs, stopOnSignals } from './shutdown.js';
 

@@ -4,6 +4,7 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance } from 'fastify';
 import type { Database } from '../../db/client.js';
 import { HttpError } from '../../errors.js';
+import { SIGNED_IN } from '../../http/security.js';
 import type { Jobs } from '../../jobs/jobs.js';
 import { problemResponses } from '../../plugins/errors.js';
 import { adminGuard, type VerifyCredentials } from './guard.js';
@@ -28,7 +29,7 @@ export async function adminRoutes(app: FastifyInstance, { db, jobs, verifyCreden
         schema: {
           tags: ['Admin'],
           summary: 'Bull Board job dashboard (needs REDIS_URL)',
-          security: [{ Token: [] }, { OAuth2: [] }],
+          security: SIGNED_IN,
           response: problemResponses(401, 403, 404),
         },
       },

@@ -3,10 +3,10 @@ import { Type } from 'typebox';
 import { cachedGet, notModifiedResponse } from '../../cache/http.js';
 import { cacheReads } from '../../cache/namespaces.js';
 import type { Database } from '../../db/client.js';
+import { OPTIONAL_SIGN_IN, SIGNED_IN } from '../../http/security.js';
 import { requireViewer } from '../../plugins/auth.js';
 import { problemResponses } from '../../plugins/errors.js';
 import { runWrite, type WriteDeps } from '../../unit-of-work.js';
-import { OPTIONAL_SIGN_IN, SIGNED_IN } from '../profiles/schemas.js';
 import {
   type ArticleView,
   type FullArticleView,

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
-import { PASSWORD_MAX_LENGTH } from '../users/passwords.js';
-import { EMAIL_MAX_LENGTH } from '../users/schemas.js';
+import { EMAIL_MAX_LENGTH } from './credentials.js';
+import { PASSWORD_MAX_LENGTH } from './passwords.js';
 import { REFRESH_TOKEN_MAX_LENGTH } from './refresh-tokens.js';
 
 /**

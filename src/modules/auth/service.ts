@@ -1,6 +1,6 @@
 import type { Database } from '../../db/client.js';
-import { verifyCredentials } from '../users/service.js';
 import type { AccessTokenSigner } from './access-token.js';
+import { verifyCredentials } from './credentials.js';
 import { issueRefreshToken, rotateRefreshToken } from './refresh-tokens.js';
 
 export interface TokenSet {

@@ -1,11 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Database } from '../../db/client.js';
+import { SIGNED_IN } from '../../http/security.js';
 import { requireViewer } from '../../plugins/auth.js';
 import { problemResponses } from '../../plugins/errors.js';
 import { signOutEverywhere } from './sessions.js';
-
-const SECURITY: { [scheme: string]: string[] }[] = [{ Token: [] }, { OAuth2: [] }];
 
 /**
  * Session management for a signed-in user. Kept apart from the OAuth2 endpoints (routes.ts), whose
@@ -23,7 +22,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ db: Database }> = async 
           'Every access token (the RealWorld `user.token` and OAuth2 access tokens, this one included) ' +
           'and every refresh token issued to the user so far answers 401 from now on, on every ' +
           'instance. Sign in again for a new one.',
-        security: SECURITY,
+        security: SIGNED_IN,
         response: { 204: Type.Null({ description: 'Signed out everywhere' }), ...problemResponses(401) },
       },
     },

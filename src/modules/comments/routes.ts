@@ -4,12 +4,12 @@ import { cachedGet, notModifiedResponse } from '../../cache/http.js';
 import { cacheReads } from '../../cache/namespaces.js';
 import type { Database } from '../../db/client.js';
 import type { EmailKeys } from '../../email/render.js';
+import { OPTIONAL_SIGN_IN, SIGNED_IN } from '../../http/security.js';
 import { requireViewer } from '../../plugins/auth.js';
 import { problemResponses } from '../../plugins/errors.js';
 import { runWrite, type WriteDeps } from '../../unit-of-work.js';
 import { SlugParamsSchema } from '../articles/schemas.js';
 import { defaultAvatarUrl } from '../profiles/avatar.js';
-import { OPTIONAL_SIGN_IN, SIGNED_IN } from '../profiles/schemas.js';
 import { followedAmong } from '../profiles/service.js';
 import {
   CommentParamsSchema,

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { HtmlPage } from '../../http/pages.js';
 import { problemResponses } from '../../plugins/errors.js';
-import { HtmlPage } from '../notifications/schemas.js';
 import { listMail, MAIL_ID_PATTERN, mailDirectory, readMail } from './service.js';
 import { inboxPage, messagePage } from './views.js';
 

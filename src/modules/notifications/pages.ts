@@ -26,12 +26,3 @@ export function unsubscribedPage(kind: NotificationKind, settingsUrl: string): s
 <p style="font-size:13px;color:#818a91">You can switch them back on at any time in your ${link(settingsUrl, 'notification settings')}.</p>`,
   );
 }
-
-/** Sent with both pages: no scripts, no third parties, and the token never leaks in a Referer. */
-export const PAGE_HEADERS = {
-  'content-type': 'text/html; charset=utf-8',
-  'content-security-policy':
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-  'referrer-policy': 'no-referrer',
-  'cache-control': 'no-store',
-} as const;

@@ -3,17 +3,13 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
 import { createLinks } from '../../email/links.js';
-import { listEmails } from '../../email/log.js';
 import { createUnsubscribeTokens } from '../../email/unsubscribe.js';
+import { HtmlPage, PAGE_HEADERS } from '../../http/pages.js';
+import { SIGNED_IN } from '../../http/security.js';
 import { requireViewer } from '../../plugins/auth.js';
 import { problemResponses } from '../../plugins/errors.js';
-import type { WriteDeps } from '../../unit-of-work.js';
-import { accountEmailRoutes } from './account-routes.js';
-import { PAGE_HEADERS, unsubscribeConfirmPage, unsubscribedPage } from './pages.js';
+import { unsubscribeConfirmPage, unsubscribedPage } from './pages.js';
 import {
-  EmailLogQuery,
-  EmailLogResponse,
-  HtmlPage,
   PreferencesResponse,
   UnsubscribeQuery,
   UnsubscribeResponse,
@@ -24,19 +20,12 @@ import { getPreferences, readUnsubscribeToken, unsubscribe, updatePreferences } 
 export interface NotificationRoutesOptions {
   db: Database;
   config: Pick<Config, 'jwtSecret' | 'appUrl' | 'frontend'>;
-  /** Runs the writes that queue emails (resend, forgot password) as units of work. */
-  writes: WriteDeps;
 }
 
-const security: Record<string, string[]>[] = [{ Token: [] }, { OAuth2: [] }];
-
-/**
- * Registered under `/api`: preferences, one-click unsubscribe, the admin email log, and (under
- * `/api/auth`) the verification and password-reset links.
- */
+/** Registered under `/api`: the notification switches of the signed-in user and one-click unsubscribe. */
 export async function notificationRoutes(
   instance: FastifyInstance,
-  { db, config, writes }: NotificationRoutesOptions,
+  { db, config }: NotificationRoutesOptions,
 ) {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   const tokens = createUnsubscribeTokens(config.jwtSecret);
@@ -49,7 +38,7 @@ export async function notificationRoutes(
       schema: {
         tags: ['Notifications'],
         summary: 'Your notification email switches',
-        security,
+        security: SIGNED_IN,
         response: { 200: PreferencesResponse, ...problemResponses(401) },
       },
     },
@@ -63,7 +52,7 @@ export async function notificationRoutes(
       schema: {
         tags: ['Notifications'],
         summary: 'Switch notification emails on or off',
-        security,
+        security: SIGNED_IN,
         body: UpdatePreferencesBody,
         response: { 200: PreferencesResponse, ...problemResponses(401, 422) },
       },
@@ -73,39 +62,6 @@ export async function notificationRoutes(
       return { notifications: await updatePreferences(db, requireViewer(request).id, notifications) };
     },
   );
-
-  app.get(
-    '/admin/emails',
-    {
-      onRequest: app.authenticateAdmin,
-      schema: {
-        tags: ['Admin'],
-        summary: 'The email log, newest first (admins only)',
-        security,
-        querystring: EmailLogQuery,
-        response: { 200: EmailLogResponse, ...problemResponses(401, 403, 422) },
-      },
-    },
-    async (request) => {
-      const { emails, emailsCount } = await listEmails(db, request.query);
-      return {
-        emails: emails.map((email) => ({
-          ...email,
-          createdAt: email.createdAt.toISOString(),
-          updatedAt: email.updatedAt.toISOString(),
-          sentAt: email.sentAt?.toISOString() ?? null,
-        })),
-        emailsCount,
-      };
-    },
-  );
-
-  await app.register(accountEmailRoutes, {
-    prefix: '/auth',
-    db,
-    keys: { jwtSecret: config.jwtSecret, appUrl: config.appUrl, frontend: config.frontend },
-    writes,
-  });
 
   await app.register(async (scope) => {
     const unsubscribeScope = scope.withTypeProvider<TypeBoxTypeProvider>();

@@ -5,11 +5,10 @@ import type { Config } from '../../config.js';
 import type { Database } from '../../db/client.js';
 import { createLinks } from '../../email/links.js';
 import { NotFoundError } from '../../errors.js';
+import { HtmlPage, PAGE_HEADERS } from '../../http/pages.js';
 import { ProblemSchema, problemResponses } from '../../plugins/errors.js';
 import { getArticle, listArticles } from '../articles/queries.js';
 import { listComments } from '../comments/service.js';
-import { PAGE_HEADERS } from '../notifications/pages.js';
-import { HtmlPage } from '../notifications/schemas.js';
 import { findProfile } from '../profiles/service.js';
 import { articlePage, homePage, notFoundPage, profilePage } from './views.js';
 

@@ -3,11 +3,12 @@ import { cachedGet, notModifiedResponse } from '../../cache/http.js';
 import { cacheReads } from '../../cache/namespaces.js';
 import type { Database } from '../../db/client.js';
 import type { EmailKeys } from '../../email/render.js';
+import { OPTIONAL_SIGN_IN, SIGNED_IN } from '../../http/security.js';
 import { requireViewer } from '../../plugins/auth.js';
 import { problemResponses } from '../../plugins/errors.js';
 import { runWrite, type WriteDeps } from '../../unit-of-work.js';
 import { defaultAvatarUrl } from './avatar.js';
-import { OPTIONAL_SIGN_IN, ProfileResponseSchema, SIGNED_IN, UsernameParamsSchema } from './schemas.js';
+import { ProfileResponseSchema, UsernameParamsSchema } from './schemas.js';
 import { findProfile, followedAmong, followUser, presentProfile, unfollowUser } from './service.js';
 
 export interface ProfileRoutesOptions {

@@ -1,12 +1,6 @@
 import { Type } from 'typebox';
 import { Nullable } from '../../typebox.js';
 
-type SecurityRequirements = { [scheme: string]: string[] }[];
-/** OpenAPI `security` of routes that require a token (RealWorld `Token` or OAuth2 bearer). */
-export const SIGNED_IN: SecurityRequirements = [{ Token: [] }, { OAuth2: [] }];
-/** The empty requirement marks sign-in as optional (it only fills viewer-specific fields). */
-export const OPTIONAL_SIGN_IN: SecurityRequirements = [{}, { Token: [] }, { OAuth2: [] }];
-
 /** Usernames in paths are bounded; the users module owns the rules for creating them. */
 export const USERNAME_PARAM_MAX_LENGTH = 100;
 

@@ -2,13 +2,15 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Database } from '../../db/client.js';
 import type { EmailKeys } from '../../email/render.js';
 import { HttpError } from '../../errors.js';
+import { SIGNED_IN } from '../../http/security.js';
 import { requireViewer } from '../../plugins/auth.js';
 import { problemResponses } from '../../plugins/errors.js';
 import { runWrite, type WriteDeps } from '../../unit-of-work.js';
 import type { AccessTokenSigner } from '../auth/access-token.js';
-import { queueVerificationEmail } from '../notifications/account-service.js';
+import { queueVerificationEmail } from '../auth/account-service.js';
+import { verifyCredentials } from '../auth/credentials.js';
+import { preparePasswordHashing } from '../auth/passwords.js';
 import { defaultAvatarUrl, imageToStore } from '../profiles/avatar.js';
-import { preparePasswordHashing } from './passwords.js';
 import { LoginBody, NewUserBody, UpdateUserBody, UserResponse } from './schemas.js';
 import {
   applyUserUpdate,
@@ -17,7 +19,6 @@ import {
   prepareNewUser,
   prepareUserUpdate,
   type UserRecord,
-  verifyCredentials,
 } from './service.js';
 
 export interface UserRoutesOptions {
@@ -29,7 +30,6 @@ export interface UserRoutesOptions {
 }
 
 const TAGS = ['User and Authentication'];
-const SECURITY: { [scheme: string]: string[] }[] = [{ Token: [] }, { OAuth2: [] }];
 
 /** The same answer for an unknown email and a wrong password: nothing tells which it was. */
 function invalidCredentials(): HttpError {
@@ -111,9 +111,9 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (
       },
     },
     async (request) => {
-      const user = await verifyCredentials(db, request.body.user.email, request.body.user.password);
-      if (!user) throw invalidCredentials();
-      return userView(user, accessTokens, defaultImage);
+      const verified = await verifyCredentials(db, request.body.user.email, request.body.user.password);
+      if (!verified) throw invalidCredentials();
+      return userView(await getUser(db, verified.id), accessTokens, defaultImage);
     },
   );
 
@@ -124,7 +124,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (
       schema: {
         tags: TAGS,
         summary: 'Get the current user',
-        security: SECURITY,
+        security: SIGNED_IN,
         response: { 200: UserResponse, ...problemResponses(401) },
       },
     },
@@ -142,7 +142,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (
           'Changes email, username, password, bio or image (other fields are ignored). A new email is ' +
           'unverified again. A new password revokes every token issued to the user so far (access and ' +
           'refresh tokens, on every device); the response carries a fresh token.',
-        security: SECURITY,
+        security: SIGNED_IN,
         body: UpdateUserBody,
         response: { 200: UserResponse, ...problemResponses(401, 422) },
       },

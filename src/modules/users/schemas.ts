@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import { Nullable } from '../../typebox.js';
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './passwords.js';
+import { EMAIL_MAX_LENGTH } from '../auth/credentials.js';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/passwords.js';
 
 /**
  * Request and response shapes of the RealWorld user endpoints. Input is bounded everywhere; what a
@@ -10,8 +11,6 @@ import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './passwords.js';
 
 /** 3–32 letters, digits, `_` or `-`: safe in URLs (`/api/profiles/:username`) and unambiguous vs emails. */
 export const USERNAME_PATTERN = '^[A-Za-z0-9_-]{3,32}$';
-/** RFC 5321 caps a forward path at 254 octets. */
-export const EMAIL_MAX_LENGTH = 254;
 
 // Surrounding blanks are allowed here and trimmed by the service, which also lower-cases.
 const Email = Type.String({

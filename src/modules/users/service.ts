@@ -1,12 +1,13 @@
-import { and, eq, ne, or, sql } from 'drizzle-orm';
+import { and, eq, ne, or } from 'drizzle-orm';
 import { cacheWrites } from '../../cache/namespaces.js';
 import type { Database, Queryable } from '../../db/client.js';
 import { users } from '../../db/schema.js';
 import { type FieldErrors, NotFoundError, ValidationError } from '../../errors.js';
 import type { UnitOfWork } from '../../unit-of-work.js';
+import { lowerEmail, lowerUsername, normalizeEmail } from '../auth/credentials.js';
+import { hashPassword } from '../auth/passwords.js';
 import { revokeAllRefreshTokens } from '../auth/refresh-tokens.js';
 import { nextTokenVersion } from '../auth/sessions.js';
-import { hashPassword, passwordNeedsRehash, verifyPassword } from './passwords.js';
 
 /** A user as services and routes see it: never the password hash. */
 export interface UserRecord {
@@ -31,14 +32,6 @@ const userColumns = {
   emailVerifiedAt: users.emailVerifiedAt,
   tokenVersion: users.tokenVersion,
 };
-
-// The unique indexes are on lower(email) and lower(username): lookups use the same expressions.
-const lowerEmail = sql`lower(${users.email})`;
-const lowerUsername = sql`lower(${users.username})`;
-
-export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
-}
 
 const TAKEN = 'has already been taken';
 
@@ -122,35 +115,6 @@ export async function insertUser(uow: UnitOfWork, user: PreparedUser): Promise<U
   return row;
 }
 
-/**
- * The user whose credentials these are, or null. `login` is an email or a username (usernames
- * cannot contain `@`). Exactly one argon2 verification either way, so an unknown account and a
- * wrong password answer alike and in about the same time.
- */
-export async function verifyCredentials(
-  db: Database,
-  login: string,
-  password: string,
-): Promise<UserRecord | null> {
-  const key = normalizeEmail(login);
-  const [row] = await db
-    .select({ ...userColumns, passwordHash: users.passwordHash })
-    .from(users)
-    .where(key.includes('@') ? eq(lowerEmail, key) : eq(lowerUsername, key))
-    .limit(1);
-  const valid = await verifyPassword(row?.passwordHash, password);
-  if (!row || !valid) return null;
-  const { passwordHash, ...user } = row;
-  if (passwordNeedsRehash(passwordHash)) {
-    // Parameters were raised since this hash was made: upgrade it while the password is at hand.
-    await db
-      .update(users)
-      .set({ passwordHash: await hashPassword(password) })
-      .where(eq(users.id, user.id));
-  }
-  return user;
-}
-
 export async function getUser(db: Database, id: number): Promise<UserRecord> {
   const [user] = await db.select(userColumns).from(users).where(eq(users.id, id));
   if (!user) throw new NotFoundError('User');
@@ -224,28 +188,6 @@ export async function applyUserUpdate(
   if (passwordHash !== undefined) await revokeAllRefreshTokens(uow.tx, current.id);
   uow.invalidate(cacheWrites.userUpdated(current.username, user.username));
   return { user, emailChanged: newEmail !== undefined };
-}
-
-/** Sets a new password and revokes every token issued to the user so far (for password reset). */
-export async function setPassword(db: Database, userId: number, password: string): Promise<void> {
-  const passwordHash = await hashPassword(password);
-  await db.transaction(async (tx) => {
-    const updated = await tx
-      .update(users)
-      .set({ passwordHash, tokenVersion: nextTokenVersion, updatedAt: new Date() })
-      .where(eq(users.id, userId))
-      .returning({ id: users.id });
-    if (updated.length === 0) throw new NotFoundError('User');
-    await revokeAllRefreshTokens(tx, userId);
-  });
-}
-
-/** Marks the current address verified (idempotent: the first verification time is kept). */
-export async function markEmailVerified(db: Queryable, userId: number): Promise<void> {
-  await db
-    .update(users)
-    .set({ emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, now())`, updatedAt: new Date() })
-    .where(eq(users.id, userId));
 }
 
 /** Usernames derived from an email's local part: pattern-safe, and a suffix when taken. */

@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { users } from '../../../src/db/schema.js';
 import { probeJobType } from '../../../src/jobs/system-jobs.js';
-import { hashPassword } from '../../../src/modules/users/passwords.js';
+import { hashPassword } from '../../../src/modules/auth/passwords.js';
 import { removeQueueKeys, uniqueKey } from '../../jobs/support.js';
 import { createTestApp, type TestApp } from '../../support/app.js';
 import { describeWithRedis, TEST_REDIS_URL } from '../../support/services.js';

@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { users } from '../../../src/db/schema.js';
-import { markEmailVerified } from '../../../src/modules/users/service.js';
+import { markEmailVerified } from '../../../src/modules/auth/account-service.js';
 import { createTestApp, type TestApp } from '../../support/app.js';
 import { expectNoHash, newUserFields, register } from './helpers.js';
 

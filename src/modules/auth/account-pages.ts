@@ -1,5 +1,5 @@
 import { button, html, layout, SafeHtml } from '../../email/templates/html.js';
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../users/passwords.js';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './passwords.js';
 
 /** The small pages the verification and reset links open (no scripts; see PAGE_HEADERS). */
 

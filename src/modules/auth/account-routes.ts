@@ -4,6 +4,8 @@ import type { Database } from '../../db/client.js';
 import { createLinks } from '../../email/links.js';
 import type { EmailKeys } from '../../email/render.js';
 import { HttpError } from '../../errors.js';
+import { HtmlPage, PAGE_HEADERS } from '../../http/pages.js';
+import { SIGNED_IN } from '../../http/security.js';
 import { requireViewer } from '../../plugins/auth.js';
 import { ProblemSchema, problemResponses } from '../../plugins/errors.js';
 import { runWrite, type WriteDeps } from '../../unit-of-work.js';
@@ -16,8 +18,6 @@ import {
   resetPassword,
   verifyEmail,
 } from './account-service.js';
-import { PAGE_HEADERS } from './pages.js';
-import { HtmlPage } from './schemas.js';
 
 export interface AccountEmailRoutesOptions {
   db: Database;
@@ -26,7 +26,6 @@ export interface AccountEmailRoutesOptions {
   writes: WriteDeps;
 }
 
-const security: Record<string, string[]>[] = [{ Token: [] }, { OAuth2: [] }];
 const htmlOrProblem = {
   content: { 'text/html': { schema: HtmlPage }, 'application/problem+json': { schema: ProblemSchema } },
 };
@@ -96,7 +95,7 @@ export async function accountEmailRoutes(
       schema: {
         tags: ['Auth'],
         summary: 'Send the verification email again',
-        security,
+        security: SIGNED_IN,
         response: { 202: MessageResponse, ...problemResponses(401, 409, 429) },
       },
     },

@@ -4,12 +4,12 @@ import type { Database, Queryable, Transaction } from '../../db/client.js';
 import { emailTokens, users } from '../../db/schema.js';
 import { BadRequestError, ConflictError, TooManyRequestsError } from '../../errors.js';
 import type { UnitOfWork } from '../../unit-of-work.js';
-import { markEmailVerified, normalizeEmail, setPassword } from '../users/service.js';
+import { lowerEmail, normalizeEmail, setPassword } from './credentials.js';
 
 /**
  * Address verification and password reset: one-time tokens (hashed at rest, single use,
- * expiring) sent by email. The user rows themselves stay the users module's business; this
- * calls its service functions.
+ * expiring) sent by email. The verification email of a registration or an email change is queued
+ * here too (queueVerificationEmail), in the users module's transaction.
  */
 
 export const VERIFY_TOKEN_TTL_SECONDS = 48 * 3600;
@@ -150,6 +150,14 @@ export async function isTokenUsable(db: Database, token: string, purpose: Purpos
   return row !== undefined;
 }
 
+/** Marks the current address verified (idempotent: the first verification time is kept). */
+export async function markEmailVerified(db: Queryable, userId: number): Promise<void> {
+  await db
+    .update(users)
+    .set({ emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, now())`, updatedAt: new Date() })
+    .where(eq(users.id, userId));
+}
+
 const INVALID_VERIFY_LINK = 'This verification link is invalid, was already used or has expired';
 const INVALID_RESET_LINK = 'This password reset link is invalid, was already used or has expired';
 
@@ -180,7 +188,7 @@ export async function requestPasswordReset(uow: UnitOfWork, email: string): Prom
   const [user] = await tx
     .select({ id: users.id, email: users.email, username: users.username })
     .from(users)
-    .where(eq(sql`lower(${users.email})`, normalizeEmail(email)))
+    .where(eq(lowerEmail, normalizeEmail(email)))
     .for('update');
   if (!user) return null;
   const [recent] = await tx

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../users/passwords.js';
 import { EMAIL_TOKEN_MAX_LENGTH } from './account-service.js';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './passwords.js';
 
 export const TokenQuery = Type.Object({
   token: Type.String({

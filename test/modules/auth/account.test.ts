@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emailLog, emailTokens } from '../../../src/db/schema.js';
-import { queueVerificationEmail } from '../../../src/modules/notifications/account-service.js';
+import { queueVerificationEmail } from '../../../src/modules/auth/account-service.js';
 import { insertUser as insertAccount, prepareNewUser } from '../../../src/modules/users/service.js';
 import { runWrite } from '../../../src/unit-of-work.js';
 import { createTestApp, type TestApp } from '../../support/app.js';
