@@ -70,11 +70,11 @@ export async function buildApp(deps: Deps, options: BuildAppOptions = {}): Promi
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
-  // The access log: one line when a request is answered, with what the "incoming request" line
-  // had. Logging was a quarter of a cached GET's CPU (pino + redaction, docs/PERFORMANCE.md).
-  // Routes with `logLevel: 'warn'` (health, tracking pixels) write none. `req` and `res` are the
-  // request and reply themselves: Fastify's serializers turn them into method, url, host,
-  // remoteAddress, remotePort and statusCode (a plain object under `req` lost the address).
+  // The access log: one line per request (not an "incoming" and a "completed" one: on a cached GET
+  // logging is a large share of the work), written when it is answered. Routes with
+  // `logLevel: 'warn'` (health, tracking pixels) write none. `req` and `res` are the request and
+  // reply themselves: Fastify's serializers turn them into method, url, host, remoteAddress,
+  // remotePort and statusCode (a plain object under `req` would lose the address).
   app.addHook('onResponse', (request, reply, done) => {
     request.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
     done();

@@ -29,7 +29,7 @@ const MAX_REDACT_DEPTH = 8;
  * never changed; nothing is copied when nothing is secret). Plain objects and arrays only: class
  * instances (errors, Fastify's request and reply) go through pino's serializers, which keep no
  * headers or bodies. Not pino's path-based `redact`: it covers only the paths it is told, and it
- * costs more than the rest of an access line (docs/PERFORMANCE.md).
+ * would cost more than the rest of an access line, which every request writes.
  */
 export function redactSecrets(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== 'object' || depth > MAX_REDACT_DEPTH) return value;

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { LRUCache } from 'lru-cache';
 import { Type } from 'typebox';
 import { NotFoundError } from '../errors.js';
 import type { Viewer } from '../plugins/auth.js';
@@ -139,7 +138,7 @@ function variantOf<T, R>(viewer: Viewer | null, options: AnswerOptions<T, R>): C
 
 /**
  * A response made earlier for this variant: no JSON.parse, no personalisation, no serialization,
- * no hashing (docs/PERFORMANCE.md). Bytes with a content type are sent as is: Fastify skips the
+ * no hashing. Bytes with a content type are sent as is: Fastify skips the
  * response serializer.
  */
 function sendDerived(reply: FastifyReply, derived: DerivedBody): Buffer {
@@ -156,21 +155,9 @@ function cacheHeaders(reply: FastifyReply, outcome: CacheOutcome): void {
   addVary(reply, 'Authorization');
 }
 
-/**
- * Keys already worked out, by raw URL: a URL always parses to the same params and query, and the
- * same few URLs come back on every HIT. Bounded, whatever the query strings clients invent.
- */
-const requestKeys = new LRUCache<string, string>({ max: 10_000 });
-
 /** Route pattern + params + query, keys sorted: `?a=1&b=2` and `?b=2&a=1` share one entry. */
 export function requestKey(request: FastifyRequest): string {
-  const memoKey = `${request.method} ${request.url}`;
-  let key = requestKeys.get(memoKey);
-  if (key === undefined) {
-    key = `${request.routeOptions.url}?${JSON.stringify([sorted(request.params), sorted(request.query)])}`;
-    requestKeys.set(memoKey, key);
-  }
-  return key;
+  return `${request.routeOptions.url}?${JSON.stringify([sorted(request.params), sorted(request.query)])}`;
 }
 
 function sorted(value: unknown): [string, unknown][] {

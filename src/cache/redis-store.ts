@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
+import pTimeout from 'p-timeout';
 import type { CacheStore } from './port.js';
 
 /**
@@ -15,7 +16,7 @@ import type { CacheStore } from './port.js';
  *
  * Every bump also PUBLISHes its namespaces on `<prefix>bumps`, in the same MULTI. A process given
  * a `subscriber` connection keeps the tokens it has read (VersionMemo) for as long as it hears
- * those messages, so most requests need no round trip to learn the versions (docs/PERFORMANCE.md).
+ * those messages, so most requests need no round trip to learn the versions.
  */
 const newToken = () => randomBytes(9).toString('base64url');
 
@@ -192,12 +193,7 @@ export function createRedisStore(redis: Redis, prefix: string, subscriber?: Redi
     close: async () => {
       memo?.close();
       // A hung Redis must not hold up shutdown: QUIT politely, then drop the socket regardless.
-      let timer: NodeJS.Timeout | undefined;
-      const giveUp = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, 1000);
-      });
-      await Promise.race([redis.quit().catch(() => {}), giveUp]);
-      clearTimeout(timer);
+      await pTimeout(redis.quit(), { milliseconds: 1000, message: false }).catch(() => {});
       redis.disconnect();
     },
   };

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import pTimeout from 'p-timeout';
 import type { CacheStore } from './port.js';
 
 export type CacheOutcome = 'HIT' | 'MISS' | 'BYPASS';
@@ -75,9 +76,16 @@ export interface CacheStats {
 /** Part of every entry's key: bumping it makes the whole cache unreachable in one command. */
 const EVERYTHING = '*';
 
-class CacheTimeoutError extends Error {
-  override name = 'CacheTimeoutError';
-}
+/**
+ * Timers run before I/O in an event-loop turn: after a stall (GC, CPU-bound work) a timeout would
+ * win over an answer already waiting on the socket. Firing from setImmediate lets that answer in.
+ */
+const afterPendingIo = {
+  // Typed as the whole of Node's setTimeout by p-timeout, which only calls it as (callback, ms).
+  setTimeout: ((fire: () => void, ms: number) =>
+    setTimeout(() => setImmediate(fire), ms)) as typeof setTimeout,
+  clearTimeout,
+};
 
 /**
  * Versioned-namespace response cache on top of a CacheStore.
@@ -120,8 +128,6 @@ export class ResponseCache {
   private readonly maxPending: number;
   private readonly disabled: boolean;
   private readonly derivedBodies: LRUCache<string, DerivedBody>;
-  /** SHA-256 per HIT was ~4 % of a cached GET's CPU; keys are bounded (query strings vary). */
-  private readonly entryKeys = new LRUCache<string, string>({ max: 10_000 });
 
   constructor(
     private readonly store: CacheStore,
@@ -198,13 +204,15 @@ export class ResponseCache {
         this.store.knownVersions?.(wanted) ??
         (await this.bounded(this.store.versions(wanted, this.versionTtlSeconds)));
       const shared = namespaces.length + 1;
-      entry = this.entryKeyOf(key, versions.slice(0, shared));
-      derivedKey = `${variant?.name ?? ''}|${versions.slice(shared).join(',')}|${entry}`;
+      const entryVersions = versions.slice(0, shared);
+      // The request key itself, not the entry's hash: a kept body is found without hashing.
+      derivedKey = `${variant?.name ?? ''}|${versions.slice(shared).join(',')}|${entryVersions.join(',')}|${key}`;
       const derived = variant ? this.derivedBodies.get(derivedKey) : undefined;
       if (derived) {
         this.counters.hits++;
         return { outcome: 'HIT', derived, derivedKey };
       }
+      entry = entryKey(key, entryVersions);
       cached = await this.bounded(this.store.get(entry));
     } catch (error) {
       this.fail(error);
@@ -276,17 +284,6 @@ export class ResponseCache {
     await this.store.close();
   }
 
-  /** `entryKey`, remembered: the same request and versions come back on every HIT. */
-  private entryKeyOf(key: string, versions: readonly string[]): string {
-    const memoKey = `${key}\0${versions.join(',')}`;
-    let entry = this.entryKeys.get(memoKey);
-    if (entry === undefined) {
-      entry = entryKey(key, versions);
-      this.entryKeys.set(memoKey, entry);
-    }
-    return entry;
-  }
-
   private async bypass(compute: () => Promise<string>): Promise<CachedBody> {
     this.counters.bypasses++;
     return { body: await compute(), outcome: 'BYPASS' };
@@ -306,18 +303,11 @@ export class ResponseCache {
 
   private bounded<T>(operation: Promise<T>): Promise<T> {
     if (!this.store.remote) return operation;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      // Timers run before I/O in an event-loop turn: after a stall (GC, CPU-bound work) the timer
-      // would win over an answer already waiting on the socket. setImmediate lets that answer in.
-      timer = setTimeout(
-        () => setImmediate(() => reject(new CacheTimeoutError(`no answer within ${this.timeoutMs} ms`))),
-        this.timeoutMs,
-      );
+    return pTimeout(operation, {
+      milliseconds: this.timeoutMs,
+      message: `no answer within ${this.timeoutMs} ms`,
+      customTimers: afterPendingIo,
     });
-    // A late rejection of the abandoned operation must not surface as unhandled.
-    operation.catch(() => {});
-    return Promise.race([operation, timeout]).finally(() => clearTimeout(timer));
   }
 
   private remember(namespaces: readonly string[]): void {

@@ -1,3 +1,4 @@
+import DataLoader from 'dataloader';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -51,58 +52,42 @@ export interface AuthPluginOptions {
 
 /** A viewer with the token version of their row, read in the same query (no extra round trip). */
 type ViewerRow = Viewer & { tokenVersion: number };
-type Lookup = { resolve: (viewer: ViewerRow | undefined) => void; reject: (error: unknown) => void };
 
 /**
- * Looks viewers up by id with one query for every request that asks within one event-loop turn
- * (`id = any($1)`, prepared): under load, 32 signed-in requests cost one round trip instead of 32
- * (docs/PERFORMANCE.md). A request only joins a batch that has not been sent yet, so its answer
- * reflects the database after the request arrived, exactly as a query of its own would: a user
- * deleted a moment ago is not found.
+ * Looks viewers up by id with one statement for every request that asks within one event-loop
+ * turn (`id = any($1)`, prepared once): concurrent signed-in requests share a round trip. No
+ * cache: a request only joins a batch that has not been sent yet, so its answer reflects the
+ * database after the request arrived, exactly as a query of its own would (a user deleted a moment
+ * ago is not found).
  */
-function viewerLoader(db: Database): (id: number) => Promise<ViewerRow | undefined> {
-  // Prepared once: Drizzle's per-call query building costs more than the round trip.
+function viewerLoader(db: Database): DataLoader<number, ViewerRow | undefined> {
   const viewersByIds = db
     .select({ id: users.id, username: users.username, role: users.role, tokenVersion: users.tokenVersion })
     .from(users)
     .where(sql`${users.id} = any(${sql.placeholder('ids')})`)
     .prepare('auth_viewers_by_ids');
-  let batch: Map<number, Lookup[]> | undefined;
-
-  async function send(lookups: Map<number, Lookup[]>): Promise<void> {
-    try {
-      const rows = await viewersByIds.execute({ ids: [...lookups.keys()] });
+  return new DataLoader(
+    async (ids) => {
+      const rows = await viewersByIds.execute({ ids: [...new Set(ids)] });
       const found = new Map(rows.map((row) => [row.id, row]));
-      for (const [id, waiting] of lookups) {
+      // A copy each: a request may change its viewer without touching another's.
+      return ids.map((id) => {
         const row = found.get(id);
-        for (const { resolve } of waiting) resolve(row && { ...row });
-      }
-    } catch (error) {
-      for (const waiting of lookups.values()) for (const { reject } of waiting) reject(error);
-    }
-  }
-
-  return (id) =>
-    new Promise((resolve, reject) => {
-      if (!batch) {
-        const lookups = new Map<number, Lookup[]>();
-        batch = lookups;
-        // After the I/O of this turn: every request parsed in it has joined.
-        setImmediate(() => {
-          batch = undefined;
-          void send(lookups);
-        });
-      }
-      const waiting = batch.get(id);
-      if (waiting) waiting.push({ resolve, reject });
-      else batch.set(id, [{ resolve, reject }]);
-    });
+        return row && { ...row };
+      });
+    },
+    {
+      cache: false,
+      // After the I/O of this turn: every request parsed in it has joined.
+      batchScheduleFn: (send) => setImmediate(send),
+    },
+  );
 }
 
 export const authPlugin = fp<AuthPluginOptions>(
   async (app: FastifyInstance, { db, accessTokens }) => {
     app.decorateRequest('viewer', null);
-    const findViewer = viewerLoader(db);
+    const viewers = viewerLoader(db);
 
     async function resolveViewer(request: FastifyRequest, required: boolean): Promise<void> {
       const token = readToken(request);
@@ -119,7 +104,7 @@ export const authPlugin = fp<AuthPluginOptions>(
         throw error;
       }
       // A token outlives nothing: a deleted user's tokens stop working at once.
-      const user = await findViewer(claims.userId);
+      const user = await viewers.load(claims.userId);
       if (!user) throw new UnauthorizedError('The user of this token no longer exists', 'invalid_token');
       // Exact match: a password change, a reset or sign-out-everywhere moved the row on, even
       // within the second the token was issued in.

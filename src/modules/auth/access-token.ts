@@ -45,8 +45,8 @@ export class InvalidAccessTokenError extends Error {
 
 /**
  * Tokens this process has verified, by their exact text (signature included), with what they say.
- * A client sends the same token on every request until it expires; verifying it again (WebCrypto
- * HMAC, a thread-pool round trip) was ~5 % of a signed-in request's CPU (docs/PERFORMANCE.md).
+ * A client sends the same token on every request until it expires, and verifying it (WebCrypto
+ * HMAC) is a thread-pool round trip each time; this keeps that off the signed-in request path.
  * Expiry is still checked on every use, and revocation is not decided here: the version a token
  * carries is compared with the user's row, read on every request. Only successes are kept: a
  * forged token costs a full check.

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import * as argon2 from 'argon2';
+import pLimit from 'p-limit';
 
 /**
  * argon2id with the OWASP Password Storage Cheat Sheet baseline (m = 19 MiB, t = 2, p = 1).
@@ -15,30 +16,15 @@ const HASH_OPTIONS = {
 
 /**
  * How many argon2 operations run at once. Each one keeps a CPU core busy for tens of ms in
- * libuv's thread pool (4 threads by default): a login storm with one hash per pool thread on a
- * 2-core machine leaves the event loop no core, and every other request waits (event-loop delay
- * p99 40 ms in `npm run bench`). Capped at cores − 1, a core always stays for the event loop and
- * the pool keeps free threads for file and DNS work; logins beyond the cap wait their turn in
- * this queue instead (docs/PERFORMANCE.md). Set from PASSWORD_HASH_CONCURRENCY by server.ts.
+ * libuv's thread pool (4 threads by default): with one hash per pool thread on a 2-core machine a
+ * login storm leaves the event loop no core, and every other request waits. Capped at cores − 1,
+ * a core always stays for the event loop and the pool keeps free threads for file and DNS work;
+ * logins beyond the cap wait their turn. Set from PASSWORD_HASH_CONCURRENCY by server.ts.
  */
-let hashSlots = Math.max(1, availableParallelism() - 1);
-let running = 0;
-const waiting: (() => void)[] = [];
+const withHashSlot = pLimit(Math.max(1, availableParallelism() - 1));
 
 export function setPasswordHashConcurrency(slots: number): void {
-  hashSlots = Math.max(1, slots);
-}
-
-async function withHashSlot<T>(work: () => Promise<T>): Promise<T> {
-  if (running < hashSlots) running++;
-  else await new Promise<void>((resolve) => waiting.push(resolve)); // the finisher hands its slot over
-  try {
-    return await work();
-  } finally {
-    const next = waiting.shift();
-    if (next) next();
-    else running--;
-  }
+  withHashSlot.concurrency = Math.max(1, slots);
 }
 
 /** Bounds enforced by the request schemas too; repeated here so no caller can hash a huge input. */

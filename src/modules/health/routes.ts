@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import pTimeout from 'p-timeout';
 import { Type } from 'typebox';
 import type { ReadinessCheck } from '../../readiness.js';
 
@@ -22,15 +23,11 @@ const ReadyResponse = Type.Object({
 
 async function runCheck(check: ReadinessCheck) {
   const started = performance.now();
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)),
-        CHECK_TIMEOUT_MS,
-      );
+    const detail = await pTimeout(check.check(), {
+      milliseconds: CHECK_TIMEOUT_MS,
+      message: `no answer within ${CHECK_TIMEOUT_MS} ms`,
     });
-    const detail = await Promise.race([check.check(), timeout]);
     return {
       status: 'up' as const,
       latencyMs: Math.round(performance.now() - started),
@@ -42,8 +39,6 @@ async function runCheck(check: ReadinessCheck) {
       latencyMs: Math.round(performance.now() - started),
       error: error instanceof Error ? error.message : String(error),
     };
-  } finally {
-    clearTimeout(timer);
   }
 }
 

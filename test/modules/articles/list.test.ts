@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cacheReads } from '../../../src/cache/namespaces.js';
 import { articles } from '../../../src/db/schema.js';
+import { preparedStatements } from '../../../src/modules/articles/prepared.js';
+import { PAGE_LIMIT_MAX } from '../../../src/modules/articles/schemas.js';
 import { waitFor } from '../../jobs/support.js';
 import { createTestApp, type TestApp } from '../../support/app.js';
 import { insertUser, type TestUser } from '../../support/users.js';
@@ -196,7 +198,7 @@ describe('query count', () => {
     expect(large).toBe(3);
   });
 
-  it('runs the first page of the unfiltered list as a statement without parameters, one per page size', async () => {
+  it('answers the unfiltered list with one statement, first page or later, whatever the page size', async () => {
     const everything = await list('?limit=25');
     for (const [query, expected] of [
       ['', everything.articles.slice(0, 20)],
@@ -205,20 +207,22 @@ describe('query count', () => {
       ['?limit=7&offset=7', everything.articles.slice(7, 14)],
     ] as const) {
       let body: Awaited<ReturnType<typeof list>> | undefined;
-      await countQueries(async () => {
+      const statements = await countQueries(async () => {
         body = await list(query);
       });
       expect(body, query).toEqual({ articles: expected, articlesCount: 25 });
-      const [statement = ''] = t.queries.queries;
-      if (query.includes('offset=7')) {
-        // Later pages bind limit and offset (any page of any size: planned per execution).
-        expect(statement).toMatch(/limit \$\d+ offset \$\d+$/);
-      } else {
-        // Planned once per connection: the page size is in the text; the one bound value is the
-        // counter row's id (a statement with none would go through the simple protocol).
-        expect(statement).toMatch(query ? /limit 7$/ : /limit 20$/);
-        expect(statement.match(/\$\d+/g)).toEqual(['$1']);
-      }
+      expect(statements, query).toBe(1);
+    }
+  });
+
+  it('prepares the first page of the unfiltered list once per page size, only for sizes paging accepts', () => {
+    const statements = preparedStatements(t.deps.database.db);
+    expect(statements.firstPage(7)).toBeDefined();
+    expect(statements.firstPage(7)).toBe(statements.firstPage(7));
+    expect(statements.firstPage(7)).not.toBe(statements.firstPage(8));
+    expect(preparedStatements(t.deps.database.db)).toBe(statements);
+    for (const refused of [0, -1, 1.5, PAGE_LIMIT_MAX + 1, Number.NaN]) {
+      expect(statements.firstPage(refused), String(refused)).toBeUndefined();
     }
   });
 

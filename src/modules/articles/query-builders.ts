@@ -1,0 +1,188 @@
+import { and, count, desc, eq, isNotNull, or, type Placeholder, type SQL, sql } from 'drizzle-orm';
+import type { Queryable } from '../../db/client.js';
+import { articleCounts, articles, favorites, follows, tags, users } from '../../db/schema.js';
+import { type ProfileView, profileColumns, usernameIs } from '../profiles/service.js';
+
+/**
+ * The SQL of the article reads, as Drizzle builders: queries.ts runs them, prepared.ts prepares the
+ * hot ones once per database handle. One builder per shape, so a prepared statement and a query
+ * built per call are the same SQL.
+ */
+
+export type { Queryable };
+
+export interface ArticleFilter {
+  tag?: string;
+  /** Username of the author. */
+  author?: string;
+  /** Username of a user who favorited the articles. */
+  favorited?: string;
+  /** Feed: only articles by authors this user follows. */
+  followedBy?: number;
+  limit: number;
+  offset: number;
+}
+
+export const FILTERS = ['tag', 'author', 'favorited', 'followedBy'] as const;
+
+/** A filter as values, or as placeholders of a prepared statement (`sql.placeholder`). */
+export type FilterShape = {
+  [K in (typeof FILTERS)[number]]?: ArticleFilter[K] | Placeholder;
+};
+
+/**
+ * THE predicate "which articles may this viewer see", used by every read and write that looks an
+ * article up: published articles, plus the viewer's own scheduled ones (`published_at` null until
+ * the publish job or the due sweep sets it). Lists, feeds, counts and tags use `visibleTo(null)`
+ * whoever asks: a scheduled article is absent from all of them, its author's included, so a list
+ * is the same for every viewer and the shared response cache stays correct.
+ */
+export function visibleTo(viewerId: number | null): SQL | undefined {
+  const published = isNotNull(articles.publishedAt);
+  return viewerId === null ? published : or(published, eq(articles.authorId, viewerId));
+}
+
+export const summaryColumns = {
+  id: articles.id,
+  slug: articles.slug,
+  title: articles.title,
+  description: articles.description,
+  // Alphabetical: the column triggers keep from article_tags (migrations/0004_…), read in the row
+  // instead of a subquery per article.
+  tagList: articles.tagList,
+  createdAt: articles.createdAt,
+  updatedAt: articles.updatedAt,
+  publishAt: articles.publishAt,
+  publishedAt: articles.publishedAt,
+  favoritesCount: articles.favoritesCount,
+  author: profileColumns,
+};
+
+export interface ArticleRow {
+  id: number;
+  slug: string;
+  title: string;
+  description: string;
+  body?: string;
+  tagList: string[];
+  createdAt: Date;
+  updatedAt: Date;
+  publishAt: Date | null;
+  publishedAt: Date | null;
+  favoritesCount: number;
+  author: ProfileView;
+}
+
+function userIdByUsername(username: string | Placeholder): SQL {
+  return sql`(select ${users.id} from ${users} where ${usernameIs(username)})`;
+}
+
+/**
+ * The WHERE clause of a list or feed; each filter is indexed: `?tag=` an array containment, the
+ * others a semi-join (see docs/QUERIES.md).
+ * Only published articles, whoever the viewer (see `visibleTo`).
+ */
+function filterCondition(filter: FilterShape): SQL | undefined {
+  return and(
+    visibleTo(null),
+    // The tag_list column, not the article_tags links: its GIN index and element statistics let
+    // the planner serve a popular and a rare tag each their own way (articles_tag_list_idx).
+    filter.tag === undefined ? undefined : sql`${articles.tagList} @> array[${filter.tag}]::text[]`,
+    filter.author === undefined ? undefined : sql`${articles.authorId} = ${userIdByUsername(filter.author)}`,
+    filter.favorited === undefined
+      ? undefined
+      : sql`${articles.id} in (select ${favorites.articleId} from ${favorites}
+          where ${favorites.userId} = ${userIdByUsername(filter.favorited)})`,
+    filter.followedBy === undefined
+      ? undefined
+      : sql`${articles.authorId} in (select ${follows.followingId} from ${follows}
+          where ${follows.followerId} = ${filter.followedBy})`,
+  );
+}
+
+/**
+ * How many articles the filter matches, as a scalar subquery of the page statement: one round trip
+ * for the page and its total. No filter or `?tag=` alone read the counter the triggers keep
+ * (migrations/0002_…); the others count the matching rows.
+ */
+function totalOf(filter: FilterShape): SQL<number> {
+  const keys = FILTERS.filter((key) => filter[key] !== undefined);
+  if (keys.length === 0) {
+    // The row id is bound, not written: it is the one parameter of the first-page statements
+    // (prepared.ts), which a driver would otherwise send through the simple protocol, planned on
+    // every execution.
+    const row = 1;
+    return sql<number>`(select ${articleCounts.published} from ${articleCounts} where ${articleCounts.id} = ${row})`;
+  }
+  if (keys.length === 1 && filter.tag !== undefined) {
+    return sql<number>`(select ${tags.articlesCount} from ${tags} where ${tags.name} = ${filter.tag})`;
+  }
+  return sql<number>`(select count(*)::integer from ${articles} where ${filterCondition(filter)})`;
+}
+
+/**
+ * One page of a list or feed, newest published first, each row with the filter's `total` (see
+ * `totalOf`). `limit` may be an SQL chunk: Drizzle writes it into the text instead of binding it.
+ */
+export function pageQuery(
+  db: Queryable,
+  filter: FilterShape,
+  limit: number | Placeholder | SQL,
+  offset: number | Placeholder,
+) {
+  return (
+    db
+      // `total` is evaluated once (an InitPlan), and only when the page has a row.
+      .select({ ...summaryColumns, total: totalOf(filter) })
+      .from(articles)
+      .innerJoin(users, eq(users.id, articles.authorId))
+      .where(filterCondition(filter))
+      // Publication order: a scheduled article shows up as the newest when it goes live.
+      .orderBy(desc(articles.publishedAt), desc(articles.id))
+      // Drizzle types the limit as a number or placeholder, and writes an SQL chunk as given.
+      .limit(limit as number | Placeholder)
+      .offset(offset)
+  );
+}
+
+/** How many articles the filter matches, counted row by row: what a page's `total` must equal. */
+export function countQuery(db: Queryable, filter: FilterShape) {
+  return db.select({ count: count() }).from(articles).where(filterCondition(filter));
+}
+
+/**
+ * The total alone, for a page past the end (no row to carry it): no filter and `?tag=` alone read
+ * the counters the database keeps (`article_counts`, `tags.articles_count`), the others count.
+ */
+export function totalAloneQuery(db: Queryable, filter: FilterShape) {
+  const keys = FILTERS.filter((key) => filter[key] !== undefined);
+  if (keys.length === 0) {
+    return db.select({ count: articleCounts.published }).from(articleCounts).where(eq(articleCounts.id, 1));
+  }
+  if (keys.length === 1 && filter.tag !== undefined) {
+    return db.select({ count: tags.articlesCount }).from(tags).where(eq(tags.name, filter.tag));
+  }
+  return countQuery(db, filter);
+}
+
+/**
+ * The viewer-specific flags of a set of articles and authors: the ids among `articleIds` the viewer
+ * favorited and among `authorIds` they follow, in one statement (two index lookups on
+ * favorites_pkey and follows_pkey).
+ */
+export function viewerFlagsQuery(
+  db: Queryable,
+  viewerId: number | Placeholder,
+  articleIds: number[] | Placeholder,
+  authorIds: number[] | Placeholder,
+) {
+  const favoritedIds = db
+    .select({ kind: sql<'favorited' | 'following'>`'favorited'`.as('kind'), id: favorites.articleId })
+    .from(favorites)
+    .where(and(eq(favorites.userId, viewerId), sql`${favorites.articleId} = any(${articleIds})`));
+  const followedIds = db
+    .select({ kind: sql<'favorited' | 'following'>`'following'`.as('kind'), id: follows.followingId })
+    .from(follows)
+    .where(and(eq(follows.followerId, viewerId), sql`${follows.followingId} = any(${authorIds})`));
+  return favoritedIds.unionAll(followedIds);
+}
