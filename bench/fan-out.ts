@@ -2,22 +2,25 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { destination, pino } from 'pino';
 import type { Config } from '../src/config.js';
 import { createDeps } from '../src/deps.js';
-import { defineJob, type JobDefinition, type JobEnqueuer } from '../src/jobs/definition.js';
-import { EMAIL_SEND_ATTEMPTS } from '../src/jobs/handlers/email-send.js';
+import { emailSendJobType } from '../src/email/job-types.js';
+import { EMAIL_SEND_ATTEMPTS } from '../src/email/jobs.js';
+import { defineJob, type JobEnqueuer } from '../src/jobs/definition.js';
 import type { AttemptRunner } from '../src/jobs/queue.js';
-import { buildRegistry, jobDefinitions } from '../src/jobs/registry.js';
+import { buildRegistry } from '../src/jobs/registry.js';
 import { runAttempt } from '../src/jobs/runner.js';
+import { jobDefinitions, jobTypes } from '../src/jobs-registry.js';
 import { createArticle } from '../src/modules/articles/service.js';
+import { runWrite } from '../src/unit-of-work.js';
 
 /**
  * The new-article fan-out as production runs it: an article is created through the articles
- * service (its transaction records `notifications.article-published` in the outbox), the outbox
- * row is flushed to BullMQ as the route does, and a real BullMQ worker runs the job chain with the
- * real runner and handlers (keyset batches of NOTIFICATION_BATCH_SIZE followers: email_log rows,
- * one `email.send` job per follower, then the next batch).
+ * service in a unit of work (its transaction records `notifications.article-published` in the
+ * outbox, flushed to BullMQ after the commit as in the route), and a real BullMQ worker runs the
+ * job chain with the real runner and handlers (batches of NOTIFICATION_BATCH_SIZE followers, each
+ * a unit of work: email_log rows and their `email.send` outbox rows, flushed after its commit).
  *
  * Timed: from the start of the `notifications.article-published` attempt until the last of the
- * followers' `email.send` jobs has been added to Redis (the handlers' enqueue calls resolved).
+ * followers' `email.send` jobs has been added to Redis (the batches' flushes resolved).
  * Nothing is sent: the worker's `email.send` is a no-op that records the email id, which also
  * proves every job reached Redis (the run waits until each of them was taken once).
  */
@@ -60,14 +63,16 @@ export async function measureFanOut(
     await queue.queue.waitUntilReady();
 
     const delivered = new Set<number>();
-    const noOpSend = defineJob({
-      name: 'email.send',
+    const noOpSend = defineJob(emailSendJobType, {
       attempts: EMAIL_SEND_ATTEMPTS,
       handle: async ({ emailId }) => {
         delivered.add(emailId);
       },
-    }) as JobDefinition;
-    const registry = buildRegistry(jobDefinitions.map((d) => (d.name === 'email.send' ? noOpSend : d)));
+    });
+    const registry = buildRegistry(
+      jobDefinitions.map((d) => (d.type.name === 'email.send' ? noOpSend : d)),
+      jobTypes,
+    );
 
     const queued = new Set<string>();
     let jobStarted = 0;
@@ -84,19 +89,15 @@ export async function measureFanOut(
         resolveQueued();
       }
     };
-    // What the handlers get as ctx.jobs: deps.jobs, counting the email.send jobs it has added.
+    // What the handlers get as ctx.jobs: deps.jobs, counting the jobs the batches flush (their
+    // units of work record only `email.send` jobs).
     const jobs: JobEnqueuer = {
-      enqueue: async (name, payload, options) => {
-        const id = await deps.jobs.enqueue(name, payload, options);
-        if (name === 'email.send') sawQueued([id]);
-        return id;
+      enqueue: (type, payload, options) => deps.jobs.enqueue(type, payload, options),
+      enqueueMany: (type, list) => deps.jobs.enqueueMany(type, list),
+      flush: async (ids) => {
+        await deps.jobs.flush(ids);
+        sawQueued(ids);
       },
-      enqueueMany: async (name, list) => {
-        const ids = await deps.jobs.enqueueMany(name, list);
-        if (name === 'email.send') sawQueued(ids);
-        return ids;
-      },
-      flush: (ids) => deps.jobs.flush(ids),
       sweepOutbox: () => deps.jobs.sweepOutbox(),
     };
     // Production writes one log line per attempt: written here too, to /dev/null.
@@ -125,13 +126,14 @@ export async function measureFanOut(
     await queue.process(run, config.jobs.concurrency);
 
     const published = performance.now();
-    const { outboxIds } = await createArticle(deps.database.db, authorId, {
-      title,
-      description: 'The fan-out benchmark',
-      body: 'Lorem ipsum dolor sit amet. '.repeat(40),
-      tagList: [],
-    });
-    await deps.jobs.flush(outboxIds);
+    await runWrite(deps.writes, (uow) =>
+      createArticle(uow, authorId, {
+        title,
+        description: 'The fan-out benchmark',
+        body: 'Lorem ipsum dolor sit amet. '.repeat(40),
+        tagList: [],
+      }),
+    );
 
     await within(TIMEOUT_MS, 'fan-out: queueing', allQueued);
     // Every queued job really is in Redis: the no-op worker takes each of them once.

@@ -11,6 +11,7 @@ import postgres from 'postgres';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
 import { createDeps } from '../src/deps.js';
+import { probeJobType } from '../src/jobs/system-jobs.js';
 import { createAccessTokenSigner } from '../src/modules/auth/access-token.js';
 import { type FanOutResult, measureFanOut, within } from './fan-out.js';
 import { BENCH_PASSWORD, BENCH_USER, seed } from './seed.js';
@@ -283,7 +284,7 @@ async function benchWorker(): Promise<{ enqueueSeconds: number; drainSeconds: nu
     for (let i = 0; i < WORKER_JOBS; i += 100) {
       await Promise.all(
         Array.from({ length: Math.min(100, WORKER_JOBS - i) }, (_, j) =>
-          deps.jobs.enqueue('system.probe', { key: `bench-${i + j}` }),
+          deps.jobs.enqueue(probeJobType, { key: `bench-${i + j}` }),
         ),
       );
     }

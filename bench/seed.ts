@@ -1,10 +1,21 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../src/db/client.js';
-import { articles, articleTags, comments, favorites, follows, tags, users } from '../src/db/schema.js';
+import {
+  articles,
+  articleTags,
+  comments,
+  emailLog,
+  favorites,
+  follows,
+  jobOutbox,
+  tags,
+  users,
+} from '../src/db/schema.js';
 import { hashPassword } from '../src/modules/auth/passwords.js';
 import { addComment } from '../src/modules/comments/service.js';
 import { followUser } from '../src/modules/profiles/service.js';
-import { registerUser } from '../src/modules/users/service.js';
+import { insertUser, prepareNewUser } from '../src/modules/users/service.js';
+import { runWrite, type WriteDeps } from '../src/unit-of-work.js';
 
 /**
  * The benchmark's data set. The signed-in user is registered, follows and writes through the
@@ -87,8 +98,18 @@ export async function seed(db: Database, size: SeedSize = DEFAULT_SIZE): Promise
   const rand = random(42);
   const pick = (n: number) => Math.floor(rand() * n);
 
+  // The service writes run as units of work with no queue or cache behind them; the emails they
+  // queue (new follower, new comment) are deleted at the end: a fresh bench database has no mail to send.
+  const writes: WriteDeps = {
+    db,
+    jobs: { flush: async () => {} },
+    cache: { invalidate: async () => {} },
+    config: { jwtSecret: 'bench-seed', appUrl: 'http://localhost' },
+  };
+
   // The signed-in user of the benchmark, through the service (argon2 included).
-  const benchUser = await registerUser(db, { ...BENCH_USER, password: BENCH_PASSWORD });
+  const prepared = await prepareNewUser(db, { ...BENCH_USER, password: BENCH_PASSWORD });
+  const benchUser = await runWrite(writes, (uow) => insertUser(uow, prepared));
 
   const sharedHash = await hashPassword(BENCH_PASSWORD);
   const userRows = Array.from({ length: size.users - 1 }, (_, i) => ({
@@ -114,7 +135,9 @@ export async function seed(db: Database, size: SeedSize = DEFAULT_SIZE): Promise
     for (const followingId of targets) followRows.push({ followerId, followingId });
   }
   await inBatches(followRows, 5000, (batch) => db.insert(follows).values(batch).onConflictDoNothing());
-  for (let i = 1; i <= size.followsPerUser; i++) await followUser(db, benchUser.id, `user${i * 7}`);
+  for (let i = 1; i <= size.followsPerUser; i++) {
+    await runWrite(writes, (uow) => followUser(uow, benchUser.id, `user${i * 7}`));
+  }
 
   const tagRows = await db
     .insert(tags)
@@ -190,8 +213,11 @@ export async function seed(db: Database, size: SeedSize = DEFAULT_SIZE): Promise
   // Twenty more comments on one article, through the service (the comments scenario reads them).
   const commentedSlug = articleRows[articleRows.length - 2]?.slug ?? 'bench-article-0';
   for (let c = 0; c < 20; c++) {
-    await addComment(db, userIds[1 + c] ?? benchUser.id, commentedSlug, text(rand, 25));
+    const authorId = userIds[1 + c] ?? benchUser.id;
+    await runWrite(writes, (uow) => addComment(uow, authorId, commentedSlug, text(rand, 25)));
   }
+  await db.delete(jobOutbox);
+  await db.delete(emailLog);
   // The fan-out author and their readers: users that write nothing and follow only that author.
   const [fanOutAuthor] = await db
     .insert(users)

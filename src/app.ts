@@ -114,7 +114,7 @@ export async function buildApp(deps: Deps, options: BuildAppOptions = {}): Promi
     prefix: '/api',
     db: deps.database.db,
     accessTokens: deps.accessTokens,
-    emails: deps.emails,
+    writes: deps.writes,
     keys: config,
   });
   await app.register(authRoutes, {
@@ -128,24 +128,24 @@ export async function buildApp(deps: Deps, options: BuildAppOptions = {}): Promi
     prefix: '/api/auth',
     db: deps.database.db,
     keys: config,
-    emails: deps.emails,
+    writes: deps.writes,
   });
   await app.register(profileRoutes, {
     prefix: '/api',
     db: deps.database.db,
-    emails: deps.emails,
+    writes: deps.writes,
     keys: config,
   });
   await app.register(articleRoutes, {
     prefix: '/api',
     db: deps.database.db,
-    jobs: deps.jobs,
+    writes: deps.writes,
     defaultImage: defaultAvatarUrl(config.appUrl),
   });
   await app.register(commentRoutes, {
     prefix: '/api',
     db: deps.database.db,
-    emails: deps.emails,
+    writes: deps.writes,
     keys: config,
   });
   await app.register(tagRoutes, { prefix: '/api', db: deps.database.db });

@@ -1,26 +1,18 @@
 import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
 import { cacheReadiness, createResponseCache } from './cache/create.js';
 import type { ResponseCache } from './cache/response-cache.js';
 import type { Config } from './config.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
-import { createQueueDispatcher, type EmailDispatcher } from './email/dispatch.js';
 import { createMailer, type Mailer } from './email/mailer.js';
+import type { JobDefinition } from './jobs/definition.js';
 import { createJobs, type Jobs } from './jobs/jobs.js';
+import { jobDefinitions, jobTypes, recurringJobs } from './jobs-registry.js';
 import { createLogger } from './logger.js';
 import { type AccessTokenSigner, createAccessTokenSigner } from './modules/auth/access-token.js';
+import type { ReadinessCheck } from './readiness.js';
 import { createRedis } from './redis.js';
-
-/** A dependency `/health/ready` asks; it may return details (queue depth, …) for the body. */
-export interface ReadinessCheck {
-  name: string;
-  check(): Promise<Record<string, unknown> | undefined>;
-  /**
-   * The API still answers without it (Redis: the cache bypasses, rate limits fail open, the outbox
-   * keeps the jobs): down makes readiness `degraded` but keeps it 200, so a load balancer does not
-   * take every instance out during an outage that costs no request.
-   */
-  optional?: boolean;
-}
+import type { WriteDeps } from './unit-of-work.js';
 
 /**
  * Everything with a lifecycle, created once from Config and passed to buildApp explicitly
@@ -38,11 +30,8 @@ export interface Deps {
   readonly jobs: Jobs;
   /** Sends email: pooled SMTP on SMTP_URL, else `.eml` files under DATA_DIR/mail (src/email). */
   readonly mailer: Mailer;
-  /**
-   * Hands committed email_log rows to delivery: enqueues `email.send` (job id `email-<id>`) on
-   * `jobs`; never throws (the `email.sweep` job catches a lost enqueue). src/email/dispatch.ts.
-   */
-  readonly emails: EmailDispatcher;
+  /** What `runWrite` needs (src/unit-of-work.ts): every write of a request runs through it. */
+  readonly writes: WriteDeps;
   readonly readiness: ReadinessCheck[];
   /** Closes everything in reverse order of creation. */
   close(): Promise<void>;
@@ -50,15 +39,24 @@ export interface Deps {
 
 export interface DepsOverrides {
   database?: DatabaseHandle;
+  /** `worker`: the worker process (its own connection names, no request-path Redis connection). */
+  role?: 'api' | 'worker';
+  /** The jobs' logger (default: the `jobs` logger). */
+  jobsLog?: Logger;
+  /** The job handlers (default: src/jobs-registry.ts); tests swap or drop some. */
+  definitions?: readonly JobDefinition[];
 }
 
 export async function createDeps(config: Config, overrides: DepsOverrides = {}): Promise<Deps> {
-  const database = overrides.database ?? (await openDatabase(config));
+  const worker = overrides.role === 'worker';
+  const database =
+    overrides.database ??
+    (await openDatabase({ ...config, ...(worker ? { applicationName: 'conduit-worker' } : {}) }));
   const accessTokens = createAccessTokenSigner(config.jwtSecret, {
     accessTtlSeconds: config.accessTokenTtlSeconds,
     sessionTtlSeconds: config.sessionTokenTtlSeconds,
   });
-  const redis = config.redisUrl ? createRedis(config.redisUrl, 'conduit-api') : undefined;
+  const redis = config.redisUrl && !worker ? createRedis(config.redisUrl, 'conduit-api') : undefined;
   // ioredis reports connection trouble as events; without a listener they would crash the process.
   redis?.on('error', () => {});
   const readiness: ReadinessCheck[] = [
@@ -78,12 +76,19 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     smtpUrl: config.smtpUrl,
     from: config.mailFrom,
     dataDir: config.dataDir,
-    browseUrl: config.nodeEnv === 'production' ? undefined : `${config.appUrl}/dev/mail`,
+    browseUrl: config.nodeEnv === 'production' || worker ? undefined : `${config.appUrl}/dev/mail`,
     logger: createLogger(config, 'mailer'),
   });
   // Only enqueues until someone calls startProcessing (the app when it runs jobs, or the worker).
-  const jobs = createJobs({ config, db: database.db, services: { mailer, cache } });
-  const emails = createQueueDispatcher(jobs, createLogger(config, 'email'));
+  const jobs = createJobs({
+    config,
+    db: database.db,
+    services: { mailer, cache },
+    ...(overrides.jobsLog ? { log: overrides.jobsLog } : {}),
+    definitions: overrides.definitions ?? jobDefinitions,
+    types: jobTypes,
+    recurring: recurringJobs,
+  });
   readiness.push({
     name: 'jobs',
     optional: true,
@@ -108,11 +113,9 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     cache,
     jobs,
     mailer,
-    emails,
+    writes: { db: database.db, jobs, cache, config },
     readiness,
     close: async () => {
-      // Enqueues in flight land before the queue closes.
-      await emails.close();
       // Running jobs (sends included) finish and write their results before the database goes away.
       await jobs.close();
       // After the jobs: a send in flight finishes on its pooled connection first.

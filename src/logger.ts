@@ -4,7 +4,7 @@ import type PinoPretty from 'pino-pretty';
 import type { Config } from './config.js';
 
 /**
- * The one logger factory: the API, the mailer, email dispatch, jobs and the worker all log
+ * The one logger factory: the API, the mailer, jobs and the worker all log
  * through it, so every line of every process has one shape. Production writes JSON lines (pino,
  * straight to stdout); development writes one readable line per event, a request as
  * `GET /api/tags 200 3.1 ms`.

@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig } from './config.js';
-import { startWorker } from './jobs/worker-runtime.js';
 import { createLogger } from './logger.js';
 import { stopOnSignals } from './shutdown.js';
+import { startWorker } from './worker-runtime.js';
 
 /**
  * Entry point of `npm run worker`: runs background jobs until SIGTERM/SIGINT, then lets the

@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import type { ReadinessCheck } from '../deps.js';
+import type { ReadinessCheck } from '../readiness.js';
 import { createRedis } from '../redis.js';
 import { createMemoryStore } from './memory-store.js';
 import { createRedisStore } from './redis-store.js';

@@ -11,6 +11,8 @@ import * as schema from './schema.js';
 /** One type for both drivers: services only use the query builder, never driver specifics. */
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
+/** Anything that runs queries: the database or an open transaction. */
+export type Queryable = Database | Transaction;
 
 export interface DatabaseHandle {
   readonly db: Database;

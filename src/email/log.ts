@@ -1,15 +1,14 @@
-import { and, count, desc, eq, gt, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
-import type { Database, Transaction } from '../db/client.js';
+import { and, count, desc, eq, type SQL } from 'drizzle-orm';
+import type { Database, Queryable } from '../db/client.js';
 import { emailLog } from '../db/schema.js';
+import { recordJobs } from '../jobs/outbox.js';
 import { deriveKey, seal } from './crypto.js';
+import { emailSendDedupeKey, emailSendJobType } from './job-types.js';
 import { type EmailKeys, renderFor } from './render.js';
 import { type EmailTemplateName, TEMPLATES, type TemplateDataMap } from './templates/index.js';
 
 export type EmailStatus = (typeof emailLog.status.enumValues)[number];
 export const EMAIL_STATUSES = emailLog.status.enumValues;
-
-/** Where the rows go: a transaction (the normal case) or the database itself (jobs, sweeps). */
-export type DbOrTx = Database | Transaction;
 
 export interface QueueEmailInput<K extends EmailTemplateName> {
   to: string;
@@ -25,32 +24,27 @@ export function sealingKey(jwtSecret: string): Buffer {
   return deriveKey(jwtSecret, 'email-log-secrets');
 }
 
-/**
- * Writes the email's log row inside the caller's transaction, so the email exists exactly when
- * the change that caused it commits. Returns the row id to enqueue after commit, or null when
- * the dedupe key was already used (nothing to send).
- *
- * Secret fields (one-time tokens) are sealed with AES-GCM, never stored in clear.
- */
-export async function queueEmail<K extends EmailTemplateName>(
-  tx: DbOrTx,
-  keys: EmailKeys,
-  input: QueueEmailInput<K>,
-): Promise<number | null> {
-  const [id] = await queueEmails(tx, keys, [input]);
-  return id ?? null;
+/** What queueEmails wrote: the new email_log rows and the outbox rows of their `email.send` jobs. */
+export interface QueuedEmails {
+  emailIds: number[];
+  jobIds: string[];
 }
 
 /**
- * queueEmail for many recipients in one INSERT (fan-out, digest). Returns the ids of the rows
- * actually inserted; deduplicated ones are left out.
+ * Writes email_log rows inside the caller's transaction (one INSERT), each with the outbox row of
+ * its `email.send` job (one more INSERT): the email exists, and will be sent, exactly when the
+ * change that caused it commits. A dedupe key used before writes nothing (the email is left out of
+ * the result). Services call it through their unit of work (`uow.email`, `uow.emails`), which
+ * flushes the jobs after commit.
+ *
+ * Secret fields (one-time tokens) are sealed with AES-GCM, never stored in clear.
  */
 export async function queueEmails<K extends EmailTemplateName>(
-  tx: DbOrTx,
+  tx: Queryable,
   keys: EmailKeys,
   inputs: readonly QueueEmailInput<K>[],
-): Promise<number[]> {
-  if (inputs.length === 0) return [];
+): Promise<QueuedEmails> {
+  if (inputs.length === 0) return { emailIds: [], jobIds: [] };
   const key = sealingKey(keys.jwtSecret);
   const rows = inputs.map((input) => {
     const secrets: Record<string, unknown> = {};
@@ -77,7 +71,14 @@ export async function queueEmails<K extends EmailTemplateName>(
     .values(rows)
     .onConflictDoNothing({ target: emailLog.dedupeKey })
     .returning({ id: emailLog.id });
-  return inserted.map((row) => row.id);
+  const emailIds = inserted.map((row) => row.id);
+  // New email rows, so new dedupe keys: one outbox row each.
+  const jobIds = await recordJobs(
+    tx,
+    emailSendJobType,
+    emailIds.map((emailId) => ({ payload: { emailId }, dedupeKey: emailSendDedupeKey(emailId) })),
+  );
+  return { emailIds, jobIds };
 }
 
 export interface EmailLogFilter {
@@ -139,62 +140,4 @@ export async function listEmails(
     db.select({ value: count() }).from(emailLog).where(where),
   ]);
   return { emails, emailsCount: total?.value ?? 0 };
-}
-
-/**
- * Ids of emails whose send job was apparently lost: still `queued` after `queuedForMs`, or stuck
- * in `sending` (a worker died mid-send) after `sendingForMs`. A periodic sweep enqueues them
- * again; deliverEmail's claim makes a duplicate job harmless.
- */
-export async function findEmailsToRequeue(
-  db: Database,
-  options: { queuedForMs: number; sendingForMs: number; limit: number },
-): Promise<number[]> {
-  const rows = await findEmailsToSweep(db, { ...options, retryingForMs: options.queuedForMs });
-  return rows.map((row) => row.id);
-}
-
-export interface SweepOptions {
-  /** A row never attempted and still `queued` this long: its enqueue after commit was lost. */
-  queuedForMs: number;
-  /**
-   * A row attempted, back to `queued` and untouched this long: its retry was lost. Longer than
-   * the queue's longest backoff, so a retry that is merely waiting is not run early.
-   */
-  retryingForMs: number;
-  /** A row `sending` this long: its worker died mid-send (the delivery lease). */
-  sendingForMs: number;
-  limit: number;
-}
-
-const olderThan = (ms: number) => lt(emailLog.updatedAt, sql`now() - make_interval(secs => ${ms / 1000})`);
-
-/** The rows the `email.sweep` job hands to `email.send` again, with their attempt count. */
-export async function findEmailsToSweep(
-  db: Database,
-  options: SweepOptions,
-): Promise<{ id: number; attempts: number }[]> {
-  return db
-    .select({ id: emailLog.id, attempts: emailLog.attempts })
-    .from(emailLog)
-    .where(
-      or(
-        and(eq(emailLog.status, 'queued'), eq(emailLog.attempts, 0), olderThan(options.queuedForMs)),
-        and(eq(emailLog.status, 'queued'), gt(emailLog.attempts, 0), olderThan(options.retryingForMs)),
-        and(eq(emailLog.status, 'sending'), olderThan(options.sendingForMs)),
-      ),
-    )
-    .orderBy(emailLog.id)
-    .limit(options.limit);
-}
-
-/** The rows of `dedupeKeys` still waiting to be sent (inserted now or by an earlier, crashed run). */
-export async function queuedEmailIds(db: DbOrTx, dedupeKeys: readonly string[]): Promise<number[]> {
-  if (dedupeKeys.length === 0) return [];
-  const rows = await db
-    .select({ id: emailLog.id })
-    .from(emailLog)
-    .where(and(inArray(emailLog.dedupeKey, [...dedupeKeys]), eq(emailLog.status, 'queued')))
-    .orderBy(emailLog.id);
-  return rows.map((row) => row.id);
 }

@@ -95,6 +95,12 @@ export class BullmqQueue implements JobQueue {
     await this.queue.upsertJobScheduler(id, { every: everyMs }, { name, data: envelope, opts: { attempts } });
   }
 
+  async unscheduleOthers(keep: readonly string[]): Promise<void> {
+    for (const scheduler of await this.queue.getJobSchedulers()) {
+      if (!keep.includes(scheduler.key)) await this.queue.removeJobScheduler(scheduler.key);
+    }
+  }
+
   async process(run: AttemptRunner, concurrency: number): Promise<void> {
     this.workerConnection = createRedis(this.options.redisUrl, 'conduit-worker', 'blocking');
     this.workerConnection.on('error', () => {});

@@ -1,9 +1,29 @@
 import type { Logger } from 'pino';
+import type { Static, TSchema } from 'typebox';
 import type { ResponseCache } from '../cache/response-cache.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
 import type { Mailer } from '../email/mailer.js';
-import type { JobName, JobPayload } from './payloads.js';
+
+/**
+ * What names a job: its name and the schema of its payload. Each module declares its job types in
+ * a small file of their own (`job-types.ts`), so a service records a job without importing the
+ * handler that imports the service. Payloads carry ids and small parameters only — never whole
+ * rows or secrets: a handler reads current state when it runs, and Redis (or a log line) never
+ * holds what it must not. A payload that does not match its schema fails the job at once.
+ *
+ * A name is forever: queued jobs of the previous deploy still run by it.
+ */
+export interface JobType<N extends string = string, S extends TSchema = TSchema> {
+  readonly name: N;
+  readonly payload: S;
+}
+
+export type PayloadOf<T extends JobType> = Static<T['payload']>;
+
+export function jobType<N extends string, S extends TSchema>(name: N, payload: S): JobType<N, S> {
+  return { name, payload };
+}
 
 /** What a handler may use besides its payload. */
 export interface JobContext {
@@ -15,7 +35,7 @@ export interface JobContext {
   readonly config: Config;
   /** Bound to job id, name and attempt. */
   readonly log: Logger;
-  /** Enqueues follow-up work or sweeps the outbox (the sweep job uses it). */
+  /** Enqueues follow-up work, flushes a unit of work's jobs, sweeps the outbox. */
   readonly jobs: JobEnqueuer;
   /** SMTP (or .eml) transport, for the email send job. */
   readonly mailer: Mailer;
@@ -37,19 +57,24 @@ export interface EnqueueOptions {
 }
 
 /** One job of an `enqueueMany`. */
-export interface JobToEnqueue<N extends JobName> {
-  payload: JobPayload<N>;
+export interface JobToEnqueue<T extends JobType> {
+  payload: PayloadOf<T>;
   options?: EnqueueOptions;
 }
 
 export interface JobEnqueuer {
-  enqueue<N extends JobName>(name: N, payload: JobPayload<N>, options?: EnqueueOptions): Promise<string>;
   /**
-   * `enqueue` for many jobs of one name in a round trip per thousand (a fan-out batch): every
+   * Adds a job straight to the queue, outside any transaction: for a job that continues a job
+   * (the next batch), with a deterministic id so a retry adds nothing twice. Work that follows a
+   * database change is recorded in the change's unit of work instead (src/unit-of-work.ts).
+   */
+  enqueue<T extends JobType>(type: T, payload: PayloadOf<T>, options?: EnqueueOptions): Promise<string>;
+  /**
+   * `enqueue` for many jobs of one type in a round trip per thousand (a fan-out's batches): every
    * payload is checked before any job is added; returns the job ids in order. On failure some may
    * have been added: enqueue the same list again (with fixed job ids, the added ones are no-ops).
    */
-  enqueueMany<N extends JobName>(name: N, jobs: readonly JobToEnqueue<N>[]): Promise<string[]>;
+  enqueueMany<T extends JobType>(type: T, jobs: readonly JobToEnqueue<T>[]): Promise<string[]>;
   /** Enqueues recorded outbox rows (after their transaction committed); never throws. */
   flush(outboxIds: readonly string[]): Promise<void>;
   /** Enqueues every outbox row recorded but not enqueued (or enqueued long ago and not done). */
@@ -61,9 +86,9 @@ export interface JobEnqueuer {
  * Throw `PermanentJobError` when retrying cannot help (bad input, the thing is gone); any other
  * error is transient and retried with exponential backoff.
  */
-export interface JobDefinition<N extends JobName = JobName> {
-  readonly name: N;
-  handle(payload: JobPayload<N>, context: JobContext): Promise<void>;
+export interface JobDefinition<T extends JobType = JobType> {
+  readonly type: T;
+  handle(payload: PayloadOf<T>, context: JobContext): Promise<void>;
   /** Overrides JOB_ATTEMPTS for this job. */
   readonly attempts?: number;
 }
@@ -73,7 +98,28 @@ export class PermanentJobError extends Error {
   override name = 'PermanentJobError';
 }
 
-/** Keeps each handler file's payload type tied to its name. */
-export function defineJob<N extends JobName>(definition: JobDefinition<N>): JobDefinition<N> {
-  return definition;
+/** Ties a handler's payload type to its job type; the result goes into the registry's list. */
+export function defineJob<T extends JobType>(
+  type: T,
+  definition: Omit<JobDefinition<T>, 'type'>,
+): JobDefinition {
+  return { type, ...definition } as unknown as JobDefinition;
+}
+
+/** A job that runs every `everyMs` (a BullMQ job scheduler; a timer in embedded mode). */
+export interface RecurringJob {
+  /** Identifies the schedule: changing `everyMs` and restarting updates it in place. */
+  readonly id: string;
+  readonly type: JobType;
+  readonly payload: unknown;
+  everyMs(config: Config): number;
+}
+
+export function recurring<T extends JobType>(job: {
+  id: string;
+  type: T;
+  payload: PayloadOf<T>;
+  everyMs: (config: Config) => number;
+}): RecurringJob {
+  return job;
 }

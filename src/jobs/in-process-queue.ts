@@ -64,6 +64,9 @@ export class InProcessQueue implements JobQueue {
     next();
   }
 
+  /** Its schedules are timers of this process: none of a previous deploy survives. */
+  async unscheduleOthers(_keep: readonly string[]): Promise<void> {}
+
   async process(run: AttemptRunner, concurrency: number): Promise<void> {
     this.run = run;
     this.concurrency = concurrency;

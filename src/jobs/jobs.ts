@@ -5,12 +5,20 @@ import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
 import { createLogger } from '../logger.js';
 import { BullmqQueue } from './bullmq-queue.js';
-import type { EnqueueOptions, JobDefinition, JobEnqueuer, JobServices, JobToEnqueue } from './definition.js';
+import type {
+  EnqueueOptions,
+  JobDefinition,
+  JobEnqueuer,
+  JobServices,
+  JobToEnqueue,
+  JobType,
+  PayloadOf,
+  RecurringJob,
+} from './definition.js';
 import { InProcessQueue } from './in-process-queue.js';
 import { markEnqueued, type OutboxRow, pendingRows, rowsToSweep } from './outbox.js';
-import { isJobName, type JobName, type JobPayload, jobPayloadSchemas } from './payloads.js';
 import type { BulkJob, JobQueue, QueueCounts } from './queue.js';
-import { buildRegistry, jobDefinitions, recurringJobs } from './registry.js';
+import { buildRegistry } from './registry.js';
 import { runAttempt } from './runner.js';
 
 /**
@@ -36,8 +44,12 @@ export interface CreateJobsOptions {
   /** What handlers may use besides the database (mailer, cache). */
   services: JobServices;
   log?: Logger;
-  /** The handlers (default: all of ./registry.ts); checked: exactly one per job name. */
-  definitions?: readonly JobDefinition[];
+  /** The handlers; checked: exactly one per job type of `types`. */
+  definitions: readonly JobDefinition[];
+  /** Every job type the system records or enqueues (src/jobs-registry.ts). */
+  types: readonly JobType[];
+  /** Defined (idempotently) by `startProcessing`. */
+  recurring: readonly RecurringJob[];
 }
 
 export function createJobsLogger(config: Config): Logger {
@@ -49,10 +61,12 @@ export function createJobs({
   db,
   services,
   log = createJobsLogger(config),
-  definitions = jobDefinitions,
+  definitions,
+  types,
+  recurring,
 }: CreateJobsOptions): Jobs {
   // Fails start-up (API and worker alike) unless every job name has exactly one handler.
-  const handlers = buildRegistry(definitions);
+  const handlers = buildRegistry(definitions, types);
   const settings = config.jobs;
   const bullmq = config.redisUrl
     ? new BullmqQueue({
@@ -67,7 +81,7 @@ export function createJobs({
   const queue: JobQueue = bullmq ?? new InProcessQueue(settings.backoffMs);
   let processing = false;
 
-  const attemptsOf = (name: JobName) => handlers.get(name)?.attempts ?? settings.attempts;
+  const attemptsOf = (name: string) => handlers.get(name)?.attempts ?? settings.attempts;
 
   /** Hands jobs to the queue a chunk (one round trip) at a time. */
   async function addInChunks(bulk: readonly BulkJob[]): Promise<void> {
@@ -79,7 +93,7 @@ export function createJobs({
   async function enqueueRows(rows: readonly OutboxRow[]): Promise<number> {
     const bulk: BulkJob[] = [];
     for (const row of rows) {
-      if (!isJobName(row.name)) {
+      if (!handlers.has(row.name)) {
         log.error({ outboxId: row.id, job: row.name }, 'outbox row names an unknown job; left as is');
         continue;
       }
@@ -101,17 +115,17 @@ export function createJobs({
     return enqueued.length;
   }
 
-  function toBulkJob<N extends JobName>(name: N, { payload, options = {} }: JobToEnqueue<N>): BulkJob {
-    if (!Value.Check(jobPayloadSchemas[name], payload)) {
-      throw new TypeError(`enqueue: payload of ${name} does not match its schema`);
+  function toBulkJob<T extends JobType>(type: T, { payload, options = {} }: JobToEnqueue<T>): BulkJob {
+    if (!Value.Check(type.payload, payload)) {
+      throw new TypeError(`enqueue: payload of ${type.name} does not match its schema`);
     }
     return {
-      name,
+      name: type.name,
       envelope: { payload },
       options: {
         jobId: options.jobId ?? randomUUID(),
         delayMs: options.runAt ? Math.max(0, options.runAt.getTime() - Date.now()) : 0,
-        attempts: attemptsOf(name),
+        attempts: attemptsOf(type.name),
       },
     };
   }
@@ -120,15 +134,15 @@ export function createJobs({
     mode: queue.kind,
     bullmq,
 
-    async enqueue<N extends JobName>(name: N, payload: JobPayload<N>, options: EnqueueOptions = {}) {
-      const job = toBulkJob(name, { payload, options });
+    async enqueue<T extends JobType>(type: T, payload: PayloadOf<T>, options: EnqueueOptions = {}) {
+      const job = toBulkJob(type, { payload, options });
       await queue.add(job.name, job.envelope, job.options);
       return job.options.jobId;
     },
 
-    async enqueueMany<N extends JobName>(name: N, list: readonly JobToEnqueue<N>[]) {
+    async enqueueMany<T extends JobType>(type: T, list: readonly JobToEnqueue<T>[]) {
       // Every payload is checked before the first job goes out.
-      const bulk = list.map((job) => toBulkJob(name, job));
+      const bulk = list.map((job) => toBulkJob(type, job));
       await addInChunks(bulk);
       return bulk.map((job) => job.options.jobId);
     },
@@ -157,9 +171,11 @@ export function createJobs({
           runAttempt({ registry: handlers, db, config, log, jobs, services }, envelope, meta),
         settings.concurrency,
       );
-      for (const { id, name, payload, everyMs } of recurringJobs) {
-        await queue.schedule(id, name, { payload }, everyMs(config), attemptsOf(name));
+      for (const { id, type, payload, everyMs } of recurring) {
+        await queue.schedule(id, type.name, { payload }, everyMs(config), attemptsOf(type.name));
       }
+      // A schedule this deploy no longer defines would add jobs no handler takes.
+      await queue.unscheduleOthers(recurring.map(({ id }) => id));
       // Work recorded before this process started (a crash, a lost enqueue) runs now, not in a
       // minute. The in-process runner's memory died with the last process: what it had enqueued
       // is lost too, however recent.

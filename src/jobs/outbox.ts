@@ -1,8 +1,8 @@
 import { and, asc, eq, inArray, lt, ne, or, sql } from 'drizzle-orm';
 import { Value } from 'typebox/value';
-import type { Database, Transaction } from '../db/client.js';
+import type { Database, Queryable } from '../db/client.js';
 import { jobOutbox } from '../db/schema.js';
-import { type JobName, type JobPayload, jobPayloadSchemas } from './payloads.js';
+import type { JobType, PayloadOf } from './definition.js';
 
 /** Rows the sweep hands to the queue per run; the next run takes the rest. */
 const SWEEP_BATCH = 500;
@@ -23,36 +23,54 @@ export interface OutboxRow {
   runAt: Date;
 }
 
-/**
- * Records work in the caller's transaction, so it exists exactly when the change does.
- * After the commit, hand the ids to `deps.jobs.flush(ids)`; if that enqueue is lost, the
- * outbox sweep enqueues the row within OUTBOX_SWEEP_INTERVAL.
- */
-export async function recordJob<N extends JobName>(
-  tx: Transaction | Database,
-  name: N,
-  payload: JobPayload<N>,
-  options: RecordJobOptions = {},
-): Promise<string> {
-  if (!Value.Check(jobPayloadSchemas[name], payload)) {
-    throw new TypeError(`recordJob: payload of ${name} does not match its schema`);
+function checkPayload(type: JobType, payload: unknown): Record<string, unknown> {
+  if (!Value.Check(type.payload, payload)) {
+    throw new TypeError(`outbox: payload of ${type.name} does not match its schema`);
   }
-  const [row] = await tx
+  return payload as Record<string, unknown>;
+}
+
+/**
+ * Records jobs of one type in the caller's transaction, in one INSERT, so they exist exactly when
+ * the change does; the row id is the job id. Returns the ids of the rows inserted (a dedupe key
+ * recorded before is left out). Called by the unit of work (src/unit-of-work.ts), whose commit
+ * hands the ids to `jobs.flush`; if that enqueue is lost, the outbox sweep enqueues the rows
+ * within OUTBOX_SWEEP_INTERVAL.
+ */
+export async function recordJobs<T extends JobType>(
+  tx: Queryable,
+  type: T,
+  jobs: readonly ({ payload: PayloadOf<T> } & RecordJobOptions)[],
+): Promise<string[]> {
+  if (jobs.length === 0) return [];
+  const rows = jobs.map(({ payload, runAt, dedupeKey }) => ({
+    name: type.name,
+    payload: checkPayload(type, payload),
+    dedupeKey: dedupeKey ?? null,
+    ...(runAt ? { runAt } : {}),
+  }));
+  const inserted = await tx
     .insert(jobOutbox)
-    .values({
-      name,
-      payload: payload as Record<string, unknown>,
-      dedupeKey: options.dedupeKey ?? null,
-      ...(options.runAt ? { runAt: options.runAt } : {}),
-    })
+    .values(rows)
     .onConflictDoNothing({ target: jobOutbox.dedupeKey })
     .returning({ id: jobOutbox.id });
-  if (row) return row.id;
+  return inserted.map((row) => row.id);
+}
+
+/** One job of `recordJobs`; with a dedupe key recorded before, the id of that earlier row. */
+export async function recordJob<T extends JobType>(
+  tx: Queryable,
+  type: T,
+  payload: PayloadOf<T>,
+  options: RecordJobOptions = {},
+): Promise<string> {
+  const [id] = await recordJobs(tx, type, [{ payload, ...options }]);
+  if (id) return id;
   const [existing] = await tx
     .select({ id: jobOutbox.id })
     .from(jobOutbox)
     .where(eq(jobOutbox.dedupeKey, options.dedupeKey ?? ''));
-  if (!existing) throw new Error(`recordJob: no row for dedupe key of ${name}`);
+  if (!existing) throw new Error(`recordJob: no row for dedupe key of ${type.name}`);
   return existing.id;
 }
 

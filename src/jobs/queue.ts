@@ -42,6 +42,8 @@ export interface JobQueue {
   addBulk(jobs: readonly BulkJob[]): Promise<void>;
   /** Creates or updates a recurring job (`id` identifies the schedule). */
   schedule(id: string, name: string, envelope: JobEnvelope, everyMs: number, attempts: number): Promise<void>;
+  /** Removes the recurring jobs a previous deploy defined and this one does not (`keep`: its ids). */
+  unscheduleOthers(keep: readonly string[]): Promise<void>;
   /** Starts running jobs in this process with `concurrency` at a time. */
   process(run: AttemptRunner, concurrency: number): Promise<void>;
   counts(): Promise<QueueCounts>;

@@ -4,7 +4,6 @@ import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
 import { type JobDefinition, type JobEnqueuer, type JobServices, PermanentJobError } from './definition.js';
 import { beginAttempt, markDone, markFailed, recordError } from './outbox.js';
-import { isJobName, type JobName, jobPayloadSchemas } from './payloads.js';
 import type { JobRegistry } from './registry.js';
 
 /** What a queue stores per job: the payload, and the outbox row it came from, if any. */
@@ -73,9 +72,8 @@ export async function runAttempt(
   try {
     if (outboxId && !(await beginAttempt(deps.db, outboxId))) return finish({ outcome: 'skipped' });
     const definition = lookup(deps.registry, meta.name);
-    const name = definition.name;
-    if (!Value.Check(jobPayloadSchemas[name], envelope.payload)) {
-      throw new PermanentJobError(`payload of ${name} does not match its schema`);
+    if (!Value.Check(definition.type.payload, envelope.payload)) {
+      throw new PermanentJobError(`payload of ${meta.name} does not match its schema`);
     }
     await definition.handle(envelope.payload as never, {
       jobId: meta.jobId,
@@ -104,8 +102,7 @@ export async function runAttempt(
 
 function lookup(registry: JobRegistry, name: string): JobDefinition {
   // A job from a newer (or older) deploy that this process cannot run: retrying cannot help.
-  if (!isJobName(name)) throw new PermanentJobError(`unknown job name "${name}"`);
-  const definition = registry.get(name as JobName);
-  if (!definition) throw new PermanentJobError(`no handler for job "${name}"`);
+  const definition = registry.get(name);
+  if (!definition) throw new PermanentJobError(`unknown job name "${name}"`);
   return definition;
 }

@@ -1,19 +1,23 @@
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { emailLog } from '../../src/db/schema.js';
+import { emailLog, jobOutbox } from '../../src/db/schema.js';
 import {
   type DeliveryOptions,
   deliverEmail,
   PermanentEmailError,
   TransientEmailError,
 } from '../../src/email/delivery.js';
-import { runEmailSendJob } from '../../src/email/job.js';
-import { findEmailsToRequeue, queueEmail } from '../../src/email/log.js';
+import { emailSendDedupeKey } from '../../src/email/job-types.js';
+import { runEmailSendJob } from '../../src/email/jobs.js';
+import type { QueueEmailInput } from '../../src/email/log.js';
 import type { EmailKeys } from '../../src/email/render.js';
 import { PermanentJobError } from '../../src/jobs/definition.js';
+import { rowsToSweep } from '../../src/jobs/outbox.js';
+import { runWrite } from '../../src/unit-of-work.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { type Inbox, type InboxServer, startInboxServer } from '../support/inbox.js';
 import { insertUser } from '../support/users.js';
+import { writeWithoutFlush } from './unflushed.js';
 
 let mail: InboxServer;
 let t: TestApp;
@@ -48,13 +52,15 @@ async function queueVerification(): Promise<{ id: number; inbox: Inbox; token: s
   const inbox = mail.createInbox();
   const user = await insertUser(t, { email: inbox.emailAddress });
   const token = `verify-token-${++sequence}-${inbox.id}`;
-  const id = await queueEmail(t.deps.database.db, keys, {
-    to: inbox.emailAddress,
-    userId: user.id,
-    template: 'verify-email',
-    data: { username: user.username, token },
-    dedupeKey: `verify:${user.id}:${sequence}`,
-  });
+  const id = await writeWithoutFlush(t.deps, (uow) =>
+    uow.email({
+      to: inbox.emailAddress,
+      userId: user.id,
+      template: 'verify-email',
+      data: { username: user.username, token },
+      dedupeKey: `verify:${user.id}:${sequence}`,
+    }),
+  );
   if (id === null) throw new Error('not queued');
   return { id, inbox, token };
 }
@@ -68,25 +74,41 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
   throw new Error('expected a rejection');
 }
 
-describe('queueEmail', () => {
-  it('writes the row in the caller transaction: a rollback leaves no email behind', async () => {
+/** The outbox rows of an email's `email.send` job. */
+const sendJobsOf = (emailId: number) =>
+  t.deps.database.db
+    .select()
+    .from(jobOutbox)
+    .where(eq(jobOutbox.dedupeKey, emailSendDedupeKey(emailId)));
+
+describe('uow.email', () => {
+  it('writes the row and its send job in the unit of work: a rollback leaves neither behind', async () => {
     const user = await insertUser(t);
     const dedupeKey = `rollback:${user.id}`;
+    let emailId: number | null = null;
     await expect(
-      t.deps.database.db.transaction(async (tx) => {
-        const id = await queueEmail(tx, keys, {
+      runWrite(t.deps.writes, async (uow) => {
+        emailId = await uow.email({
           to: user.email,
           userId: user.id,
           template: 'new-follower',
           data: { followerUsername: 'someone' },
           dedupeKey,
         });
-        expect(id).toEqual(expect.any(Number));
+        expect(emailId).toEqual(expect.any(Number));
         throw new Error('the change failed');
       }),
     ).rejects.toThrow('the change failed');
     const rows = await t.deps.database.db.select().from(emailLog).where(eq(emailLog.dedupeKey, dedupeKey));
     expect(rows).toEqual([]);
+    expect(await sendJobsOf(emailId ?? 0)).toEqual([]);
+  });
+
+  it('records one email.send job per email, in the outbox the sweep reads', async () => {
+    const { id } = await queueVerification();
+    const jobs = await sendJobsOf(id);
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]).toMatchObject({ name: 'email.send', payload: { emailId: id }, status: 'pending' });
   });
 
   it('queues an event once: the same dedupe key again returns null', async () => {
@@ -98,9 +120,18 @@ describe('queueEmail', () => {
       data: { followerUsername: 'someone' },
       dedupeKey: `follow:1:user:${user.id}`,
     };
-    const first = await queueEmail(t.deps.database.db, keys, input);
+    const queue = (email: QueueEmailInput<'new-follower'>) =>
+      writeWithoutFlush(t.deps, (uow) => uow.email(email));
+    const first = await queue(input);
     expect(first).toEqual(expect.any(Number));
-    expect(await queueEmail(t.deps.database.db, keys, input)).toBeNull();
+    expect(await queue(input)).toBeNull();
+    // The replay recorded no second job either.
+    expect(await sendJobsOf(first ?? 0)).toHaveLength(1);
+    const sends = await t.deps.database.db
+      .select()
+      .from(jobOutbox)
+      .where(and(eq(jobOutbox.name, 'email.send'), sql`${jobOutbox.payload}->>'emailId' = ${String(first)}`));
+    expect(sends).toHaveLength(1);
   });
 
   it('stores the recipient, subject and status, and keeps the one-time token out of the log', async () => {
@@ -305,28 +336,37 @@ describe('deliverEmail', () => {
   });
 });
 
-describe('findEmailsToRequeue', () => {
-  it('finds emails whose job was lost (queued for long, or stuck sending), not fresh ones', async () => {
+describe('a lost send', () => {
+  it('is found by the outbox sweep: never enqueued, or enqueued long ago and not done; not a fresh one', async () => {
     const fresh = await queueVerification();
     const lost = await queueVerification();
     const stuck = await queueVerification();
     const db = t.deps.database.db;
+    const [freshJob] = await sendJobsOf(fresh.id);
+    const [lostJob] = await sendJobsOf(lost.id);
+    const [stuckJob] = await sendJobsOf(stuck.id);
+    if (!freshJob || !lostJob || !stuckJob) throw new Error('no send jobs');
+    // Fresh: enqueued just now. Stuck: enqueued long ago, its row left `sending` by a dead worker.
     await db
-      .update(emailLog)
-      .set({ updatedAt: sql`now() - interval '20 minutes'` })
-      .where(eq(emailLog.id, lost.id));
+      .update(jobOutbox)
+      .set({ status: 'enqueued', enqueuedAt: sql`now()` })
+      .where(eq(jobOutbox.id, freshJob.id));
+    await db
+      .update(jobOutbox)
+      .set({
+        status: 'enqueued',
+        enqueuedAt: sql`now() - interval '2 hours'`,
+        runAt: sql`now() - interval '2 hours'`,
+      })
+      .where(eq(jobOutbox.id, stuckJob.id));
     await db
       .update(emailLog)
       .set({ status: 'sending', updatedAt: sql`now() - interval '2 hours'` })
       .where(eq(emailLog.id, stuck.id));
-    const ids = await findEmailsToRequeue(db, {
-      queuedForMs: 10 * 60_000,
-      sendingForMs: 60 * 60_000,
-      limit: 1000,
-    });
-    expect(ids).toContain(lost.id);
-    expect(ids).toContain(stuck.id);
-    expect(ids).not.toContain(fresh.id);
+    const ids = (await rowsToSweep(db)).map((row) => row.id);
+    expect(ids).toContain(lostJob.id);
+    expect(ids).toContain(stuckJob.id);
+    expect(ids).not.toContain(freshJob.id);
   });
 });
 

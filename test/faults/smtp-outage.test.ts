@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { enqueueEmailSends } from '../../src/email/dispatch.js';
 import { removeQueueKeys, waitFor } from '../jobs/support.js';
 import { createTestApp, type TestApp, testDatabaseKind } from '../support/app.js';
 import { type InboxServer, startInboxServer } from '../support/inbox.js';
@@ -38,7 +37,7 @@ describeWithRedis.runIf(testDatabaseKind === 'postgres')('SMTP down and back', (
   it('every email is retried through the outage and delivered once it returns: none lost, none failed, none twice', async () => {
     await mail.stop();
     const burst = await queueBurst(t, mail, BURST);
-    await enqueueEmailSends(t.deps.jobs, burst.ids);
+    await t.deps.jobs.flush(burst.jobIds);
     try {
       // Every email has met the outage at least twice: back in `queued`, the error recorded.
       const during = await waitFor(

@@ -18,27 +18,37 @@ export const FAULT_JOBS_ENV = {
 
 export interface Burst {
   ids: number[];
+  /** The outbox rows of their `email.send` jobs, for `jobs.flush`. */
+  jobIds: string[];
   /** Each email's own inbox: a second copy of one email is a second message in its inbox. */
   inboxOf: Map<number, Inbox>;
 }
 
-/** `count` verification emails, each to a fresh inbox, committed and not yet enqueued. */
+/** `count` verification emails, each to a fresh inbox, committed with their jobs and not yet enqueued. */
 export async function queueBurst(t: TestApp, mail: InboxServer, count: number): Promise<Burst> {
   const run = randomBytes(4).toString('hex');
   const inboxes = Array.from({ length: count }, () => mail.createInbox());
-  const ids = await queueEmails(
-    t.deps.database.db,
-    t.config,
-    inboxes.map((inbox, i) => ({
-      to: inbox.emailAddress,
-      userId: null,
-      template: 'verify-email' as const,
-      data: { username: `burst_${i}`, token: `token-${run}-${i}` },
-      dedupeKey: `burst:${run}:${i}`,
-    })),
+  const byRecipient = new Map(inboxes.map((inbox) => [inbox.emailAddress.toLowerCase(), inbox]));
+  const { emailIds: ids, jobIds } = await t.deps.database.db.transaction((tx) =>
+    queueEmails(
+      tx,
+      t.config,
+      inboxes.map((inbox, i) => ({
+        to: inbox.emailAddress,
+        userId: null,
+        template: 'verify-email' as const,
+        data: { username: `burst_${i}`, token: `token-${run}-${i}` },
+        dedupeKey: `burst:${run}:${i}`,
+      })),
+    ),
   );
-  if (ids.length !== count) throw new Error(`queued ${ids.length} of ${count}`);
-  return { ids, inboxOf: new Map(ids.map((id, i) => [id, inboxes[i] as Inbox])) };
+  if (ids.length !== count || jobIds.length !== count) throw new Error(`queued ${ids.length} of ${count}`);
+  const rows = await t.deps.database.db
+    .select({ id: emailLog.id, recipient: emailLog.recipient })
+    .from(emailLog)
+    .where(inArray(emailLog.id, ids));
+  const inboxOf = new Map(rows.map((row) => [row.id, byRecipient.get(row.recipient) as Inbox]));
+  return { ids, jobIds, inboxOf };
 }
 
 /** The burst's rows by status, and how long the oldest `sending` one has gone without a heartbeat. */

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { enqueueEmailSends } from '../../src/email/dispatch.js';
 import { removeQueueKeys, waitFor } from '../jobs/support.js';
 import { createTestApp, type TestApp, testDatabaseKind } from '../support/app.js';
 import { type InboxServer, startInboxServer } from '../support/inbox.js';
@@ -60,7 +59,7 @@ describeWithRedis.runIf(testDatabaseKind === 'postgres')(
       // killed meanwhile has delivered emails it never recorded as sent.
       mail.delayReplies(300);
       const burst = await queueBurst(t, mail, BURST);
-      await enqueueEmailSends(t.deps.jobs, burst.ids);
+      await t.deps.jobs.flush(burst.jobIds);
 
       const received = () =>
         burst.ids.reduce((n, id) => n + mail.emails(burst.inboxOf.get(id) ?? never()).length, 0);

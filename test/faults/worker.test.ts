@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { recordJob } from '../../src/jobs/outbox.js';
+import { probeJobType } from '../../src/jobs/system-jobs.js';
 import { removeQueueKeys, settledRow, uniqueKey, waitFor } from '../jobs/support.js';
 import { createTestApp, type TestApp, testDatabaseKind } from '../support/app.js';
 import { describeWithRedis, TEST_REDIS_URL } from '../support/services.js';
@@ -47,7 +48,7 @@ describeWithRedis.runIf(testDatabaseKind === 'postgres')('a worker process durin
   it('retries the job while the database refuses connections, stays up, and completes it after', async () => {
     await proxy.refuse();
     const key = uniqueKey('probe');
-    const id = await t.deps.database.db.transaction((tx) => recordJob(tx, 'system.probe', { key }));
+    const id = await t.deps.database.db.transaction((tx) => recordJob(tx, probeJobType, { key }));
     await t.deps.jobs.flush([id]);
     await waitFor(
       'two failed attempts',

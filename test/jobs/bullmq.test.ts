@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { recurringJobs } from '../../src/jobs/registry.js';
+import { probeJobType } from '../../src/jobs/system-jobs.js';
+import { recurringJobs } from '../../src/jobs-registry.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { describeWithRedis, TEST_REDIS_URL } from '../support/services.js';
 import { queueContract } from './contract.js';
@@ -21,7 +22,7 @@ describeWithRedis('a test app without QUEUE_PREFIX', () => {
     const prefix = t.config.jobs.queuePrefix;
     expect(prefix).toMatch(/^conduit-test-[0-9a-f]{8}$/);
     await t.deps.jobs.enqueue(
-      'system.probe',
+      probeJobType,
       { key: uniqueKey('left') },
       { runAt: new Date(Date.now() + 60_000) },
     );
@@ -59,7 +60,7 @@ describeWithRedis('BullMQ job schedulers', () => {
         .sort((a, b) => a.key.localeCompare(b.key)),
     ).toEqual(
       recurringJobs
-        .map(({ id, name, everyMs }) => ({ key: id, name, every: everyMs(t.config) }))
+        .map(({ id, type, everyMs }) => ({ key: id, name: type.name, every: everyMs(t.config) }))
         .sort((a, b) => a.key.localeCompare(b.key)),
     );
     // The two the jobs module itself relies on, by value (the list above comes from the registry).
@@ -69,5 +70,23 @@ describeWithRedis('BullMQ job schedulers', () => {
         expect.objectContaining({ key: 'publish-due-articles', name: 'articles.publish-due', every: 60_000 }),
       ]),
     );
+  });
+
+  it('drops a recurring job a previous deploy defined and this one does not', async () => {
+    const t = await createTestApp({ REDIS_URL: TEST_REDIS_URL, RUN_JOBS_IN_API: 'false' });
+    try {
+      const queue = t.deps.jobs.bullmq?.queue;
+      if (!queue) throw new Error('no BullMQ queue');
+      await queue.upsertJobScheduler(
+        'email-sweep',
+        { every: 60_000 },
+        { name: 'email.sweep', data: { payload: {} } },
+      );
+      await t.deps.jobs.startProcessing();
+      const keys = (await queue.getJobSchedulers()).map((scheduler) => scheduler.key).sort();
+      expect(keys).toEqual(recurringJobs.map(({ id }) => id).sort());
+    } finally {
+      await t.close();
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobOutbox } from '../../src/db/schema.js';
 import { recordJob } from '../../src/jobs/outbox.js';
+import { probeJobType } from '../../src/jobs/system-jobs.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { outboxRow, probeEffects, removeQueueKeys, settledRow, uniqueKey, waitFor } from './support.js';
 
@@ -37,7 +38,7 @@ export function queueContract(
     ) {
       const key = uniqueKey('probe');
       const id = await t.deps.database.db.transaction((tx) =>
-        recordJob(tx, 'system.probe', { key, ...payload }, options),
+        recordJob(tx, probeJobType, { key, ...payload }, options),
       );
       return { key, id };
     }
@@ -84,10 +85,10 @@ export function queueContract(
     });
 
     it('refuses to enqueue a payload that does not match its schema', async () => {
-      const id = await t.deps.jobs.enqueue('system.probe', { key: uniqueKey('ok') });
+      const id = await t.deps.jobs.enqueue(probeJobType, { key: uniqueKey('ok') });
       expect(id).toMatch(/^[0-9a-f-]{36}$/);
       // Types cannot express the key pattern; the schema check at enqueue time does.
-      await expect(t.deps.jobs.enqueue('system.probe', { key: 'has spaces' })).rejects.toThrow(
+      await expect(t.deps.jobs.enqueue(probeJobType, { key: 'has spaces' })).rejects.toThrow(
         /does not match its schema/,
       );
     });
@@ -121,7 +122,7 @@ export function queueContract(
       const dedupeKey = uniqueKey('dedupe');
       const first = await recordProbe({ sleepMs: 200 }, { dedupeKey });
       const again = await t.deps.database.db.transaction((tx) =>
-        recordJob(tx, 'system.probe', { key: 'other' }, { dedupeKey }),
+        recordJob(tx, probeJobType, { key: 'other' }, { dedupeKey }),
       );
       expect(again).toBe(first.id);
       await Promise.all([
@@ -138,8 +139,8 @@ export function queueContract(
       const jobId = uniqueKey('job');
       const runAt = new Date(Date.now() + 60_000);
       const before = (await t.deps.jobs.counts()).delayed;
-      await t.deps.jobs.enqueue('system.probe', { key: uniqueKey('x') }, { jobId, runAt });
-      await t.deps.jobs.enqueue('system.probe', { key: uniqueKey('y') }, { jobId, runAt });
+      await t.deps.jobs.enqueue(probeJobType, { key: uniqueKey('x') }, { jobId, runAt });
+      await t.deps.jobs.enqueue(probeJobType, { key: uniqueKey('y') }, { jobId, runAt });
       expect((await t.deps.jobs.counts()).delayed).toBe(before + 1);
     });
 
@@ -155,7 +156,7 @@ export function queueContract(
     it('enqueues many jobs in one call: each runs once, under the id it was given or a new one', async () => {
       const keys = [uniqueKey('many'), uniqueKey('many'), uniqueKey('many')];
       const jobId = uniqueKey('many-job');
-      const ids = await t.deps.jobs.enqueueMany('system.probe', [
+      const ids = await t.deps.jobs.enqueueMany(probeJobType, [
         { payload: { key: keys[0] ?? '' }, options: { jobId } },
         { payload: { key: keys[1] ?? '' } },
         { payload: { key: keys[2] ?? '' } },
@@ -175,8 +176,8 @@ export function queueContract(
       const runAt = new Date(Date.now() + 60_000);
       const [known, fresh] = [uniqueKey('job'), uniqueKey('job')];
       const before = (await t.deps.jobs.counts()).delayed;
-      await t.deps.jobs.enqueue('system.probe', { key: uniqueKey('x') }, { jobId: known, runAt });
-      await t.deps.jobs.enqueueMany('system.probe', [
+      await t.deps.jobs.enqueue(probeJobType, { key: uniqueKey('x') }, { jobId: known, runAt });
+      await t.deps.jobs.enqueueMany(probeJobType, [
         { payload: { key: uniqueKey('y') }, options: { jobId: known, runAt } },
         { payload: { key: uniqueKey('z') }, options: { jobId: fresh, runAt } },
         { payload: { key: uniqueKey('w') }, options: { jobId: fresh, runAt } },
@@ -188,13 +189,13 @@ export function queueContract(
       const runAt = new Date(Date.now() + 60_000);
       const before = (await t.deps.jobs.counts()).delayed;
       await expect(
-        t.deps.jobs.enqueueMany('system.probe', [
+        t.deps.jobs.enqueueMany(probeJobType, [
           { payload: { key: uniqueKey('fine') }, options: { runAt } },
           { payload: { key: 'has spaces' }, options: { runAt } },
         ]),
       ).rejects.toThrow(/does not match its schema/);
       expect((await t.deps.jobs.counts()).delayed).toBe(before);
-      expect(await t.deps.jobs.enqueueMany('system.probe', [])).toEqual([]);
+      expect(await t.deps.jobs.enqueueMany(probeJobType, [])).toEqual([]);
     });
 
     it('the recurring sweep runs work whose enqueue was lost', async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { recordJob } from '../../src/jobs/outbox.js';
+import { probeJobType } from '../../src/jobs/system-jobs.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { describeWithRedis, TEST_REDIS_URL } from '../support/services.js';
 import { proxyTo } from '../support/tcp-proxy.js';
@@ -32,8 +33,8 @@ describeWithRedis('work recorded while Redis is down', () => {
     // Two rows of one transaction, flushed together (one bulk enqueue).
     const keys = [uniqueKey('outage'), uniqueKey('outage')];
     const ids = await t.deps.database.db.transaction(async (tx) => [
-      await recordJob(tx, 'system.probe', { key: keys[0] ?? '' }),
-      await recordJob(tx, 'system.probe', { key: keys[1] ?? '' }),
+      await recordJob(tx, probeJobType, { key: keys[0] ?? '' }),
+      await recordJob(tx, probeJobType, { key: keys[1] ?? '' }),
     ]);
     // The request's enqueue fails (quickly, without throwing); the committed rows stay pending.
     await t.deps.jobs.flush(ids);

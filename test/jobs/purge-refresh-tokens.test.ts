@@ -3,7 +3,8 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { refreshTokens } from '../../src/db/schema.js';
 import { recordJob } from '../../src/jobs/outbox.js';
-import { recurringJobs } from '../../src/jobs/registry.js';
+import { recurringJobs } from '../../src/jobs-registry.js';
+import { purgeRefreshTokensJobType } from '../../src/modules/auth/jobs.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { insertUser } from '../support/users.js';
 import { settledRow } from './support.js';
@@ -18,7 +19,7 @@ describe('maintenance.purge-refresh-tokens', () => {
   afterAll(() => t?.close());
 
   it('is scheduled daily with a 7-day retention', () => {
-    const job = recurringJobs.find((j) => j.name === 'maintenance.purge-refresh-tokens');
+    const job = recurringJobs.find((j) => j.type.name === 'maintenance.purge-refresh-tokens');
     expect(job?.payload).toEqual({ retentionDays: 7 });
     expect(job?.everyMs(t.config)).toBe(DAY);
   });
@@ -52,7 +53,7 @@ describe('maintenance.purge-refresh-tokens', () => {
     }
 
     const jobId = await t.deps.database.db.transaction((tx) =>
-      recordJob(tx, 'maintenance.purge-refresh-tokens', { retentionDays: 7 }),
+      recordJob(tx, purgeRefreshTokensJobType, { retentionDays: 7 }),
     );
     await t.deps.jobs.flush([jobId]);
     expect((await settledRow(t, jobId)).status).toBe('done');

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordJob } from '../../src/jobs/outbox.js';
+import { probeJobType } from '../../src/jobs/system-jobs.js';
 import { removeQueueKeys, settledRow, uniqueKey, waitFor } from '../jobs/support.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { describeWithRedis, TEST_REDIS_URL } from '../support/services.js';
@@ -12,7 +13,7 @@ function sample(body: string, series: string): number | undefined {
 
 async function runProbe(t: TestApp) {
   const id = await t.deps.database.db.transaction((tx) =>
-    recordJob(tx, 'system.probe', { key: uniqueKey('metrics') }),
+    recordJob(tx, probeJobType, { key: uniqueKey('metrics') }),
   );
   await t.deps.jobs.flush([id]);
   return settledRow(t, id);

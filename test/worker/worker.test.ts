@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import type { PayloadOf } from '../../src/jobs/definition.js';
 import { recordJob } from '../../src/jobs/outbox.js';
-import type { JobPayload } from '../../src/jobs/payloads.js';
-import { JobRegistryError, jobDefinitions } from '../../src/jobs/registry.js';
-import { startWorker } from '../../src/jobs/worker-runtime.js';
+import { JobRegistryError } from '../../src/jobs/registry.js';
+import { probeJobType } from '../../src/jobs/system-jobs.js';
+import { jobDefinitions } from '../../src/jobs-registry.js';
+import { startWorker } from '../../src/worker-runtime.js';
 import { probeEffects, removeQueueKeys, settledRow, uniqueKey, waitFor } from '../jobs/support.js';
 import { createTestApp, TEST_JWT_SECRET, type TestApp, testDatabaseKind } from '../support/app.js';
 import { describeWithRedis, TEST_REDIS_URL } from '../support/services.js';
@@ -20,7 +22,7 @@ describe('worker start', () => {
     });
 
   it('refuses to start when a job name has no handler', async () => {
-    const definitions = jobDefinitions.filter((d) => d.name !== 'system.probe');
+    const definitions = jobDefinitions.filter((d) => d.type.name !== 'system.probe');
     await expect(startWorker(config(), { definitions })).rejects.toThrow(JobRegistryError);
     await expect(startWorker(config(), { definitions })).rejects.toThrow(/no handler for job "system.probe"/);
   });
@@ -80,11 +82,9 @@ describeWithRedis.runIf(testDatabaseKind === 'postgres')('worker processes', () 
     return worker;
   }
 
-  async function submitProbe(payload: Omit<JobPayload<'system.probe'>, 'key'>) {
+  async function submitProbe(payload: Omit<PayloadOf<typeof probeJobType>, 'key'>) {
     const key = uniqueKey('probe');
-    const id = await t.deps.database.db.transaction((tx) =>
-      recordJob(tx, 'system.probe', { key, ...payload }),
-    );
+    const id = await t.deps.database.db.transaction((tx) => recordJob(tx, probeJobType, { key, ...payload }));
     await t.deps.jobs.flush([id]);
     return { key, id };
   }

@@ -1,7 +1,10 @@
 import { and, asc, eq, inArray, isNull, lte, sql } from 'drizzle-orm';
-import type { Database, Transaction } from '../../db/client.js';
+import { cacheWrites } from '../../cache/namespaces.js';
+import type { Database } from '../../db/client.js';
 import { articles } from '../../db/schema.js';
-import { recordJob } from '../../jobs/outbox.js';
+import type { UnitOfWork } from '../../unit-of-work.js';
+import { articlePublishedJobType } from '../notifications/job-types.js';
+import { publishArticleJobType } from './job-types.js';
 
 /**
  * Scheduled publishing. `articles.published_at` is null while an article waits for its
@@ -11,7 +14,7 @@ import { recordJob } from '../../jobs/outbox.js';
  * the same guarded UPDATE, so whichever comes first publishes and the other finds nothing.
  */
 
-/** Articles the due sweep publishes per statement; it loops until none is left. */
+/** Articles the due sweep publishes per transaction; it loops until none is left. */
 const DUE_BATCH = 200;
 /**
  * A delayed job that finds its article due within this margin ran a little early (queue timer or
@@ -22,34 +25,33 @@ const EARLY_MARGIN_MS = 5000;
 export interface PublishedArticle {
   id: number;
   slug: string;
-  /** Outbox rows of the follow-up work, to `jobs.flush` after the commit. */
-  outboxIds: string[];
 }
 
 /**
  * The follow-up of any publish, immediate or scheduled (follower emails), recorded in the
  * publishing transaction. The dedupe key makes it once per article whatever publishes it.
  */
-export function recordArticlePublished(tx: Transaction, articleId: number): Promise<string> {
-  return recordJob(
-    tx,
-    'notifications.article-published',
-    { articleId },
-    { dedupeKey: `article-published:${articleId}` },
-  );
+export function recordArticlePublished(uow: UnitOfWork, articleId: number): Promise<void> {
+  return uow.job(articlePublishedJobType, { articleId }, { dedupeKey: `article-published:${articleId}` });
 }
 
 /**
  * The delayed publish job of a schedule. Keyed by article and time: a reschedule records a new
  * row (the old job will find nothing due and do nothing), the same time twice records one.
  */
-export function recordScheduledPublish(tx: Transaction, articleId: number, publishAt: Date): Promise<string> {
-  return recordJob(
-    tx,
-    'articles.publish',
+export function recordScheduledPublish(uow: UnitOfWork, articleId: number, publishAt: Date): Promise<void> {
+  return uow.job(
+    publishArticleJobType,
     { articleId },
     { runAt: publishAt, dedupeKey: `publish-article:${articleId}:${publishAt.getTime()}` },
   );
+}
+
+/** A scheduled article becomes visible: its follow-up and what everyone sees of it. */
+async function published(uow: UnitOfWork, row: PublishedArticle): Promise<PublishedArticle> {
+  await recordArticlePublished(uow, row.id);
+  uow.invalidate(cacheWrites.articlePublished(row.slug));
+  return row;
 }
 
 const isDue = and(isNull(articles.publishedAt), lte(articles.publishAt, sql`now()`));
@@ -57,19 +59,24 @@ const isDue = and(isNull(articles.publishedAt), lte(articles.publishAt, sql`now(
 /**
  * Publishes one article if it is still scheduled and due (idempotent: a replay, or a job whose
  * article was rescheduled, published early or deleted, changes nothing and returns null).
- * Throws when the article is due within a few seconds: the job fired early and should retry.
  */
-export async function publishArticleIfDue(db: Database, articleId: number): Promise<PublishedArticle | null> {
-  const published = await db.transaction(async (tx) => {
-    const [row] = await tx
-      .update(articles)
-      .set({ publishedAt: sql`now()` })
-      .where(and(eq(articles.id, articleId), isDue))
-      .returning({ id: articles.id, slug: articles.slug });
-    if (!row) return null;
-    return { ...row, outboxIds: [await recordArticlePublished(tx, row.id)] };
-  });
-  if (published) return published;
+export async function publishArticleIfDue(
+  uow: UnitOfWork,
+  articleId: number,
+): Promise<PublishedArticle | null> {
+  const [row] = await uow.tx
+    .update(articles)
+    .set({ publishedAt: sql`now()` })
+    .where(and(eq(articles.id, articleId), isDue))
+    .returning({ id: articles.id, slug: articles.slug });
+  return row ? published(uow, row) : null;
+}
+
+/**
+ * Whether the article is still scheduled and due within a few seconds: a publish job that found
+ * it not due yet fired early (queue timer or clock skew) and should retry.
+ */
+export async function isAlmostDue(db: Database, articleId: number): Promise<boolean> {
   const [early] = await db
     .select({ id: articles.id })
     .from(articles)
@@ -80,38 +87,30 @@ export async function publishArticleIfDue(db: Database, articleId: number): Prom
         lte(articles.publishAt, sql`now() + make_interval(secs => ${EARLY_MARGIN_MS / 1000})`),
       ),
     );
-  if (early) throw new Error(`article ${articleId} is not due yet (the job ran early); retrying`);
-  return null;
+  return early !== undefined;
 }
 
 /**
- * Publishes every due scheduled article, a batch per transaction (one UPDATE each, over the
- * partial index `articles_scheduled_publish_at_idx`). SKIP LOCKED: rows a publish job or another
- * sweep holds are theirs; the next run sees them published.
+ * Publishes a batch of due scheduled articles (one UPDATE over the partial index
+ * `articles_scheduled_publish_at_idx`); the caller runs batches until one is not full. SKIP
+ * LOCKED: rows a publish job or another sweep holds are theirs; the next run sees them published.
  */
-export async function publishDueArticles(db: Database): Promise<PublishedArticle[]> {
-  const all: PublishedArticle[] = [];
-  for (;;) {
-    const batch = await db.transaction(async (tx) => {
-      const due = tx
-        .select({ id: articles.id })
-        .from(articles)
-        .where(isDue)
-        .orderBy(asc(articles.publishAt))
-        .limit(DUE_BATCH)
-        .for('update', { skipLocked: true });
-      const rows = await tx
-        .update(articles)
-        .set({ publishedAt: sql`now()` })
-        .where(and(inArray(articles.id, due), isDue))
-        .returning({ id: articles.id, slug: articles.slug });
-      const published: PublishedArticle[] = [];
-      for (const row of rows) {
-        published.push({ ...row, outboxIds: [await recordArticlePublished(tx, row.id)] });
-      }
-      return published;
-    });
-    all.push(...batch);
-    if (batch.length < DUE_BATCH) return all;
-  }
+export async function publishDueBatch(
+  uow: UnitOfWork,
+): Promise<{ published: PublishedArticle[]; more: boolean }> {
+  const due = uow.tx
+    .select({ id: articles.id })
+    .from(articles)
+    .where(isDue)
+    .orderBy(asc(articles.publishAt))
+    .limit(DUE_BATCH)
+    .for('update', { skipLocked: true });
+  const rows = await uow.tx
+    .update(articles)
+    .set({ publishedAt: sql`now()` })
+    .where(and(inArray(articles.id, due), isDue))
+    .returning({ id: articles.id, slug: articles.slug });
+  const done: PublishedArticle[] = [];
+  for (const row of rows) done.push(await published(uow, row));
+  return { published: done, more: rows.length === DUE_BATCH };
 }

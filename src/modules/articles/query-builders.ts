@@ -1,5 +1,5 @@
 import { and, count, desc, eq, isNotNull, or, type Placeholder, type SQL, sql } from 'drizzle-orm';
-import type { Database, Transaction } from '../../db/client.js';
+import type { Queryable } from '../../db/client.js';
 import { articleCounts, articles, favorites, follows, tags, users } from '../../db/schema.js';
 import { type ProfileView, profileColumns, usernameIs } from '../profiles/service.js';
 
@@ -9,7 +9,7 @@ import { type ProfileView, profileColumns, usernameIs } from '../profiles/servic
  * built per call are the same SQL.
  */
 
-export type Queryable = Database | Transaction;
+export type { Queryable };
 
 export interface ArticleFilter {
   tag?: string;

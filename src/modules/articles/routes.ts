@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { cachedGet, notModifiedResponse } from '../../cache/http.js';
-import { cacheReads, cacheWrites } from '../../cache/namespaces.js';
+import { cacheReads } from '../../cache/namespaces.js';
 import type { Database } from '../../db/client.js';
 import { OPTIONAL_SIGN_IN, SIGNED_IN } from '../../http/security.js';
-import type { JobEnqueuer } from '../../jobs/definition.js';
 import { requireViewer } from '../../plugins/auth.js';
 import { problemResponses } from '../../plugins/errors.js';
+import { runWrite, type WriteDeps } from '../../unit-of-work.js';
 import {
   type ArticleView,
   type FullArticleView,
@@ -35,15 +35,15 @@ import {
 
 export interface ArticleRoutesOptions {
   db: Database;
-  /** Enqueues what a write recorded in its outbox (publish jobs, follower emails) after commit. */
-  jobs: Pick<JobEnqueuer, 'flush'>;
+  /** Runs each write as a unit of work: jobs enqueued and caches invalidated after its commit. */
+  writes: WriteDeps;
   /** The `image` of an author who set none (src/modules/profiles/avatar.ts). */
   defaultImage: string;
 }
 
 export const articleRoutes: FastifyPluginAsyncTypebox<ArticleRoutesOptions> = async (
   app,
-  { db, jobs, defaultImage },
+  { db, writes, defaultImage },
 ) => {
   /** Adds the viewer's flags (one query) to viewer-independent views. */
   async function present(views: ArticleView[], viewerId: number | null) {
@@ -160,9 +160,7 @@ export const articleRoutes: FastifyPluginAsyncTypebox<ArticleRoutesOptions> = as
     },
     async (request, reply) => {
       const viewer = requireViewer(request);
-      const { article, outboxIds } = await createArticle(db, viewer.id, request.body.article);
-      await app.cache.invalidate(cacheWrites.articleCreated(article.slug));
-      await jobs.flush(outboxIds);
+      const article = await runWrite(writes, (uow) => createArticle(uow, viewer.id, request.body.article));
       return reply.code(201).send(await single(article, viewer.id));
     },
   );
@@ -182,14 +180,10 @@ export const articleRoutes: FastifyPluginAsyncTypebox<ArticleRoutesOptions> = as
     },
     async (request) => {
       const viewer = requireViewer(request);
-      const { article, outboxIds } = await updateArticle(
-        db,
-        viewer.id,
-        request.params.slug,
-        request.body.article,
+      const { slug } = request.params;
+      const article = await runWrite(writes, (uow) =>
+        updateArticle(uow, viewer.id, slug, request.body.article),
       );
-      await app.cache.invalidate(cacheWrites.articleUpdated(request.params.slug, article.slug));
-      await jobs.flush(outboxIds);
       return single(article, viewer.id);
     },
   );
@@ -208,8 +202,7 @@ export const articleRoutes: FastifyPluginAsyncTypebox<ArticleRoutesOptions> = as
     },
     async (request, reply) => {
       const viewer = requireViewer(request);
-      await deleteArticle(db, viewer.id, request.params.slug);
-      await app.cache.invalidate(cacheWrites.articleDeleted(request.params.slug));
+      await runWrite(writes, (uow) => deleteArticle(uow, viewer.id, request.params.slug));
       return reply.code(204).send(null);
     },
   );
@@ -228,8 +221,7 @@ export const articleRoutes: FastifyPluginAsyncTypebox<ArticleRoutesOptions> = as
     },
     async (request) => {
       const viewer = requireViewer(request);
-      const view = await favoriteArticle(db, viewer.id, request.params.slug);
-      await app.cache.invalidate(cacheWrites.favoriteChanged(view.slug, viewer.id));
+      const view = await runWrite(writes, (uow) => favoriteArticle(uow, viewer.id, request.params.slug));
       return single(view, viewer.id);
     },
   );
@@ -248,8 +240,7 @@ export const articleRoutes: FastifyPluginAsyncTypebox<ArticleRoutesOptions> = as
     },
     async (request) => {
       const viewer = requireViewer(request);
-      const view = await unfavoriteArticle(db, viewer.id, request.params.slug);
-      await app.cache.invalidate(cacheWrites.favoriteChanged(view.slug, viewer.id));
+      const view = await runWrite(writes, (uow) => unfavoriteArticle(uow, viewer.id, request.params.slug));
       return single(view, viewer.id);
     },
   );

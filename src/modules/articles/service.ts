@@ -1,14 +1,16 @@
 import { and, eq, inArray, notInArray, type SQL, sql } from 'drizzle-orm';
-import type { Database, Transaction } from '../../db/client.js';
+import { cacheWrites } from '../../cache/namespaces.js';
+import type { Transaction } from '../../db/client.js';
 import { articles, articleTags, favorites, tags } from '../../db/schema.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
+import type { UnitOfWork } from '../../unit-of-work.js';
 import { recordArticlePublished, recordScheduledPublish } from './publishing.js';
 import { type FullArticleView, findVisibleArticleId, getArticleById, visibleTo } from './queries.js';
 import { slugCandidate, slugify } from './slug.js';
 
 /**
- * The write side of articles. Each function is one transaction and returns after commit, so
- * follow-up work (cache invalidation, jobs) can be added by the caller once it resolves.
+ * The write side of articles. Each function runs in a unit of work (`runWrite`, src/unit-of-work.ts):
+ * its SQL on `uow.tx`, and the jobs and cache namespaces that follow recorded on `uow`.
  */
 
 export interface NewArticle {
@@ -23,12 +25,6 @@ export interface NewArticle {
 export interface ArticleChanges extends Partial<Omit<NewArticle, 'publishAt'>> {
   /** A scheduled article only: a future time reschedules it; null or a past time publishes it now. */
   publishAt?: string | null;
-}
-
-/** A write's result: the article, and the outbox rows it recorded (for `jobs.flush` after commit). */
-export interface ArticleWrite {
-  article: FullArticleView;
-  outboxIds: string[];
 }
 
 /** The requested time when it is still ahead (a schedule), undefined when it means "now". */
@@ -118,43 +114,43 @@ async function linkTags(tx: Transaction, articleId: number, tagIds: readonly num
 }
 
 export async function createArticle(
-  db: Database,
+  uow: UnitOfWork,
   authorId: number,
   input: NewArticle,
-): Promise<ArticleWrite> {
+): Promise<FullArticleView> {
   requireText({ title: input.title, description: input.description, body: input.body });
   const title = input.title.trim();
   const base = slugify(title);
   const scheduledFor = futureTime(input.publishAt);
-  return db.transaction(async (tx) => {
-    // Before the article: inserting a published one locks the counters (see resolveTags).
-    const tagIds = await resolveTags(tx, normalizeTags(input.tagList ?? []));
-    let id: number | undefined;
-    // The unique index decides: ON CONFLICT DO NOTHING waits for a concurrent insert of the same
-    // slug and then yields no row, so the loser retries with a suffix instead of failing.
-    for (let attempt = 0; id === undefined && attempt <= SLUG_ATTEMPTS; attempt++) {
-      const [row] = await tx
-        .insert(articles)
-        .values({
-          slug: slugCandidate(base, attempt),
-          title,
-          description: input.description.trim(),
-          body: input.body,
-          authorId,
-          // Unscheduled: `published_at` takes its default, the transaction's now() (= created_at).
-          ...(scheduledFor ? { publishAt: scheduledFor, publishedAt: null } : {}),
-        })
-        .onConflictDoNothing({ target: articles.slug })
-        .returning({ id: articles.id });
-      id = row?.id;
-    }
-    if (id === undefined) throw new Error(`no free slug for "${base}" after ${SLUG_ATTEMPTS} suffixes`);
-    await linkTags(tx, id, tagIds);
-    const outboxId = scheduledFor
-      ? await recordScheduledPublish(tx, id, scheduledFor)
-      : await recordArticlePublished(tx, id);
-    return { article: await getArticleById(tx, id, authorId), outboxIds: [outboxId] };
-  });
+  const { tx } = uow;
+  // Before the article: inserting a published one locks the counters (see resolveTags).
+  const tagIds = await resolveTags(tx, normalizeTags(input.tagList ?? []));
+  let id: number | undefined;
+  // The unique index decides: ON CONFLICT DO NOTHING waits for a concurrent insert of the same
+  // slug and then yields no row, so the loser retries with a suffix instead of failing.
+  for (let attempt = 0; id === undefined && attempt <= SLUG_ATTEMPTS; attempt++) {
+    const [row] = await tx
+      .insert(articles)
+      .values({
+        slug: slugCandidate(base, attempt),
+        title,
+        description: input.description.trim(),
+        body: input.body,
+        authorId,
+        // Unscheduled: `published_at` takes its default, the transaction's now() (= created_at).
+        ...(scheduledFor ? { publishAt: scheduledFor, publishedAt: null } : {}),
+      })
+      .onConflictDoNothing({ target: articles.slug })
+      .returning({ id: articles.id });
+    id = row?.id;
+  }
+  if (id === undefined) throw new Error(`no free slug for "${base}" after ${SLUG_ATTEMPTS} suffixes`);
+  await linkTags(tx, id, tagIds);
+  if (scheduledFor) await recordScheduledPublish(uow, id, scheduledFor);
+  else await recordArticlePublished(uow, id);
+  const article = await getArticleById(tx, id, authorId);
+  uow.invalidate(cacheWrites.articleCreated(article.slug));
+  return article;
 }
 
 /** Locks the article for a write by its author: 404 when absent (or invisible), 403 when not theirs. */
@@ -201,66 +197,61 @@ async function renameSlug(tx: Transaction, id: number, oldTitle: string, newTitl
  * due) or publish now (with the same follow-up as an immediate create). Publishing cannot be undone.
  */
 async function changeSchedule(
-  tx: Transaction,
+  uow: UnitOfWork,
   article: { id: number; publishedAt: Date | null },
   publishAt: string | null | undefined,
-): Promise<{ fields: { publishAt?: Date | null; publishedAt?: SQL }; outboxIds: string[] }> {
-  if (publishAt === undefined) return { fields: {}, outboxIds: [] };
+): Promise<{ publishAt?: Date | null; publishedAt?: SQL }> {
+  if (publishAt === undefined) return {};
   if (article.publishedAt !== null) {
     throw new ValidationError({ publishAt: ['cannot be changed: the article is already published'] });
   }
   const scheduledFor = futureTime(publishAt);
   if (scheduledFor) {
-    return {
-      fields: { publishAt: scheduledFor },
-      outboxIds: [await recordScheduledPublish(tx, article.id, scheduledFor)],
-    };
+    await recordScheduledPublish(uow, article.id, scheduledFor);
+    return { publishAt: scheduledFor };
   }
-  return {
-    fields: { publishAt: null, publishedAt: sql`now()` },
-    outboxIds: [await recordArticlePublished(tx, article.id)],
-  };
+  await recordArticlePublished(uow, article.id);
+  return { publishAt: null, publishedAt: sql`now()` };
 }
 
 export async function updateArticle(
-  db: Database,
+  uow: UnitOfWork,
   viewerId: number,
   slug: string,
   changes: ArticleChanges,
-): Promise<ArticleWrite> {
+): Promise<FullArticleView> {
   requireText({ title: changes.title, description: changes.description, body: changes.body });
-  return db.transaction(async (tx) => {
-    const article = await lockOwnArticle(tx, viewerId, slug);
-    const schedule = await changeSchedule(tx, article, changes.publishAt);
-    const title = changes.title?.trim();
-    if (title !== undefined && title !== article.title)
-      await renameSlug(tx, article.id, article.title, title);
-    const fields = {
-      ...(title === undefined ? {} : { title }),
-      ...(changes.description === undefined ? {} : { description: changes.description.trim() }),
-      ...(changes.body === undefined ? {} : { body: changes.body }),
-      ...schedule.fields,
-    };
-    // Tags before the publishing UPDATE below: resolveTags must run before anything counted.
-    if (changes.tagList !== undefined) {
-      await setArticleTags(tx, article.id, await resolveTags(tx, normalizeTags(changes.tagList)));
-    }
-    if (Object.keys(fields).length > 0 || changes.tagList !== undefined) {
-      await tx
-        .update(articles)
-        .set({ ...fields, updatedAt: sql`now()` })
-        .where(eq(articles.id, article.id));
-    }
-    return { article: await getArticleById(tx, article.id, viewerId), outboxIds: schedule.outboxIds };
-  });
+  const { tx } = uow;
+  const article = await lockOwnArticle(tx, viewerId, slug);
+  const schedule = await changeSchedule(uow, article, changes.publishAt);
+  const title = changes.title?.trim();
+  if (title !== undefined && title !== article.title) await renameSlug(tx, article.id, article.title, title);
+  const fields = {
+    ...(title === undefined ? {} : { title }),
+    ...(changes.description === undefined ? {} : { description: changes.description.trim() }),
+    ...(changes.body === undefined ? {} : { body: changes.body }),
+    ...schedule,
+  };
+  // Tags before the publishing UPDATE below: resolveTags must run before anything counted.
+  if (changes.tagList !== undefined) {
+    await setArticleTags(tx, article.id, await resolveTags(tx, normalizeTags(changes.tagList)));
+  }
+  if (Object.keys(fields).length > 0 || changes.tagList !== undefined) {
+    await tx
+      .update(articles)
+      .set({ ...fields, updatedAt: sql`now()` })
+      .where(eq(articles.id, article.id));
+  }
+  const updated = await getArticleById(tx, article.id, viewerId);
+  uow.invalidate(cacheWrites.articleUpdated(slug, updated.slug));
+  return updated;
 }
 
 /** Comments, favorites and tag links go with it (ON DELETE CASCADE, same statement). */
-export async function deleteArticle(db: Database, viewerId: number, slug: string): Promise<void> {
-  await db.transaction(async (tx) => {
-    const article = await lockOwnArticle(tx, viewerId, slug);
-    await tx.delete(articles).where(eq(articles.id, article.id));
-  });
+export async function deleteArticle(uow: UnitOfWork, viewerId: number, slug: string): Promise<void> {
+  const article = await lockOwnArticle(uow.tx, viewerId, slug);
+  await uow.tx.delete(articles).where(eq(articles.id, article.id));
+  uow.invalidate(cacheWrites.articleDeleted(slug));
 }
 
 /**
@@ -268,45 +259,50 @@ export async function deleteArticle(db: Database, viewerId: number, slug: string
  * transaction, so it stays exact under concurrent requests (the primary key serialises twins).
  */
 export async function favoriteArticle(
-  db: Database,
+  uow: UnitOfWork,
   viewerId: number,
   slug: string,
 ): Promise<FullArticleView> {
-  return db.transaction(async (tx) => {
-    const articleId = await findVisibleArticleId(tx, slug, viewerId, { lock: true });
-    const inserted = await tx
-      .insert(favorites)
-      .values({ userId: viewerId, articleId })
-      .onConflictDoNothing()
-      .returning({ articleId: favorites.articleId });
-    if (inserted.length > 0) {
-      await tx
-        .update(articles)
-        .set({ favoritesCount: sql`${articles.favoritesCount} + 1` })
-        .where(eq(articles.id, articleId));
-    }
-    return getArticleById(tx, articleId, viewerId);
-  });
+  const { tx } = uow;
+  const articleId = await findVisibleArticleId(tx, slug, viewerId, { lock: true });
+  const inserted = await tx
+    .insert(favorites)
+    .values({ userId: viewerId, articleId })
+    .onConflictDoNothing()
+    .returning({ articleId: favorites.articleId });
+  if (inserted.length > 0) await moveFavoritesCount(tx, articleId, +1);
+  return favoriteResult(uow, articleId, viewerId);
 }
 
 /** Idempotent; the counter moves only when a favorites row was really deleted. */
 export async function unfavoriteArticle(
-  db: Database,
+  uow: UnitOfWork,
   viewerId: number,
   slug: string,
 ): Promise<FullArticleView> {
-  return db.transaction(async (tx) => {
-    const articleId = await findVisibleArticleId(tx, slug, viewerId, { lock: true });
-    const deleted = await tx
-      .delete(favorites)
-      .where(and(eq(favorites.userId, viewerId), eq(favorites.articleId, articleId)))
-      .returning({ articleId: favorites.articleId });
-    if (deleted.length > 0) {
-      await tx
-        .update(articles)
-        .set({ favoritesCount: sql`${articles.favoritesCount} - 1` })
-        .where(eq(articles.id, articleId));
-    }
-    return getArticleById(tx, articleId, viewerId);
-  });
+  const { tx } = uow;
+  const articleId = await findVisibleArticleId(tx, slug, viewerId, { lock: true });
+  const deleted = await tx
+    .delete(favorites)
+    .where(and(eq(favorites.userId, viewerId), eq(favorites.articleId, articleId)))
+    .returning({ articleId: favorites.articleId });
+  if (deleted.length > 0) await moveFavoritesCount(tx, articleId, -1);
+  return favoriteResult(uow, articleId, viewerId);
+}
+
+async function moveFavoritesCount(tx: Transaction, articleId: number, by: 1 | -1): Promise<void> {
+  await tx
+    .update(articles)
+    .set({ favoritesCount: sql`${articles.favoritesCount} + ${by}` })
+    .where(eq(articles.id, articleId));
+}
+
+async function favoriteResult(
+  uow: UnitOfWork,
+  articleId: number,
+  viewerId: number,
+): Promise<FullArticleView> {
+  const view = await getArticleById(uow.tx, articleId, viewerId);
+  uow.invalidate(cacheWrites.favoriteChanged(view.slug, viewerId));
+  return view;
 }

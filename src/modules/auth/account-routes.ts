@@ -1,7 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Database } from '../../db/client.js';
-import type { EmailDispatcher } from '../../email/dispatch.js';
 import { createLinks } from '../../email/links.js';
 import type { EmailKeys } from '../../email/render.js';
 import { HttpError } from '../../errors.js';
@@ -9,6 +8,7 @@ import { HtmlPage, PAGE_HEADERS } from '../../http/pages.js';
 import { SIGNED_IN } from '../../http/security.js';
 import { requireViewer } from '../../plugins/auth.js';
 import { ProblemSchema, problemResponses } from '../../plugins/errors.js';
+import { runWrite, type WriteDeps } from '../../unit-of-work.js';
 import { messagePage, resetPasswordFormPage } from './account-pages.js';
 import { ForgotPasswordBody, MessageResponse, ResetPasswordBody, TokenQuery } from './account-schemas.js';
 import {
@@ -22,7 +22,8 @@ import {
 export interface AccountEmailRoutesOptions {
   db: Database;
   keys: EmailKeys;
-  emails: EmailDispatcher;
+  /** Runs each write as a unit of work (the email goes out after the commit). */
+  writes: WriteDeps;
 }
 
 const htmlOrProblem = {
@@ -44,7 +45,7 @@ function sendPage(reply: FastifyReply, status: number, page: string) {
  */
 export async function accountEmailRoutes(
   instance: FastifyInstance,
-  { db, keys, emails }: AccountEmailRoutesOptions,
+  { db, keys, writes }: AccountEmailRoutesOptions,
 ) {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   const loginUrl = createLinks(keys.appUrl, keys.frontend).login();
@@ -99,8 +100,8 @@ export async function accountEmailRoutes(
       },
     },
     async (request, reply) => {
-      const emailId = await resendVerificationEmail(db, keys, requireViewer(request).id);
-      await emails.dispatch([emailId]);
+      const viewerId = requireViewer(request).id;
+      await runWrite(writes, (uow) => resendVerificationEmail(uow, viewerId));
       return reply.code(202).send({ message: 'A new verification link is on its way.' });
     },
   );
@@ -120,8 +121,7 @@ export async function accountEmailRoutes(
       },
     },
     async (request, reply) => {
-      const emailId = await requestPasswordReset(db, keys, request.body.email);
-      if (emailId !== null) await emails.dispatch([emailId]);
+      await runWrite(writes, (uow) => requestPasswordReset(uow, request.body.email));
       return reply.code(202).send({ message: FORGOT_ANSWER });
     },
   );

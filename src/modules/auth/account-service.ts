@@ -1,10 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, desc, eq, gt, isNull, sql } from 'drizzle-orm';
-import type { Database, Transaction } from '../../db/client.js';
+import type { Database, Queryable, Transaction } from '../../db/client.js';
 import { emailTokens, users } from '../../db/schema.js';
-import { type DbOrTx, queueEmail } from '../../email/log.js';
-import type { EmailKeys } from '../../email/render.js';
 import { BadRequestError, ConflictError, TooManyRequestsError } from '../../errors.js';
+import type { UnitOfWork } from '../../unit-of-work.js';
 import { lowerEmail, normalizeEmail, setPassword } from './credentials.js';
 
 /**
@@ -31,7 +30,7 @@ interface TokenOwner {
 
 /** Issues a token and spends the user's older ones of the same purpose: only the newest link works. */
 async function issueToken(
-  tx: DbOrTx,
+  tx: Queryable,
   owner: TokenOwner,
   purpose: Purpose,
   ttlSeconds: number,
@@ -58,12 +57,12 @@ async function issueToken(
 }
 
 /**
- * Queues the verification email inside the caller's transaction (registration, email change).
- * Returns the email_log id to dispatch after commit.
+ * Queues the verification email in the caller's unit of work (registration, email change, resend).
+ * Returns the email_log id.
  */
-export async function queueVerificationEmail(tx: DbOrTx, keys: EmailKeys, user: TokenOwner): Promise<number> {
-  const { id, token } = await issueToken(tx, user, 'verify_email', VERIFY_TOKEN_TTL_SECONDS);
-  const emailId = await queueEmail(tx, keys, {
+export async function queueVerificationEmail(uow: UnitOfWork, user: TokenOwner): Promise<number> {
+  const { id, token } = await issueToken(uow.tx, user, 'verify_email', VERIFY_TOKEN_TTL_SECONDS);
+  const emailId = await uow.email({
     to: user.email,
     userId: user.id,
     template: 'verify-email',
@@ -93,33 +92,28 @@ async function assertNotTooSoon(tx: Transaction, userId: number, purpose: Purpos
 }
 
 /** `POST /api/auth/verify-email/resend`: a fresh link for a signed-in, not yet verified user. */
-export async function resendVerificationEmail(
-  db: Database,
-  keys: EmailKeys,
-  userId: number,
-): Promise<number> {
-  return db.transaction(async (tx) => {
-    // Row lock: two resends at once cannot both pass the interval check.
-    const [user] = await tx
-      .select({
-        id: users.id,
-        email: users.email,
-        username: users.username,
-        verifiedAt: users.emailVerifiedAt,
-      })
-      .from(users)
-      .where(eq(users.id, userId))
-      .for('update');
-    if (!user) throw new BadRequestError('Unknown account');
-    if (user.verifiedAt) throw new ConflictError('Your email address is already verified');
-    await assertNotTooSoon(tx, userId, 'verify_email');
-    return queueVerificationEmail(tx, keys, user);
-  });
+export async function resendVerificationEmail(uow: UnitOfWork, userId: number): Promise<number> {
+  const { tx } = uow;
+  // Row lock: two resends at once cannot both pass the interval check.
+  const [user] = await tx
+    .select({
+      id: users.id,
+      email: users.email,
+      username: users.username,
+      verifiedAt: users.emailVerifiedAt,
+    })
+    .from(users)
+    .where(eq(users.id, userId))
+    .for('update');
+  if (!user) throw new BadRequestError('Unknown account');
+  if (user.verifiedAt) throw new ConflictError('Your email address is already verified');
+  await assertNotTooSoon(tx, userId, 'verify_email');
+  return queueVerificationEmail(uow, user);
 }
 
 /** Spends a token if it is genuine, unused and unexpired; null otherwise. */
 async function spendToken(
-  tx: DbOrTx,
+  tx: Queryable,
   token: string,
   purpose: Purpose,
 ): Promise<{ userId: number; email: string } | null> {
@@ -157,7 +151,7 @@ export async function isTokenUsable(db: Database, token: string, purpose: Purpos
 }
 
 /** Marks the current address verified (idempotent: the first verification time is kept). */
-export async function markEmailVerified(db: DbOrTx, userId: number): Promise<void> {
+export async function markEmailVerified(db: Queryable, userId: number): Promise<void> {
   await db
     .update(users)
     .set({ emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, now())`, updatedAt: new Date() })
@@ -189,38 +183,33 @@ export async function verifyEmail(db: Database, token: string): Promise<{ userId
  * and does nothing otherwise. The caller answers the same either way; the send happens later,
  * so the response time does not tell either.
  */
-export async function requestPasswordReset(
-  db: Database,
-  keys: EmailKeys,
-  email: string,
-): Promise<number | null> {
-  return db.transaction(async (tx) => {
-    const [user] = await tx
-      .select({ id: users.id, email: users.email, username: users.username })
-      .from(users)
-      .where(eq(lowerEmail, normalizeEmail(email)))
-      .for('update');
-    if (!user) return null;
-    const [recent] = await tx
-      .select({ id: emailTokens.id })
-      .from(emailTokens)
-      .where(
-        and(
-          eq(emailTokens.userId, user.id),
-          eq(emailTokens.purpose, 'reset_password'),
-          gt(emailTokens.createdAt, sql`now() - make_interval(secs => ${RESEND_INTERVAL_SECONDS})`),
-        ),
-      );
-    // Silently: a 429 here would tell an attacker the address has an account.
-    if (recent) return null;
-    const { id, token } = await issueToken(tx, user, 'reset_password', RESET_TOKEN_TTL_SECONDS);
-    return queueEmail(tx, keys, {
-      to: user.email,
-      userId: user.id,
-      template: 'reset-password',
-      data: { username: user.username, token, expiresInMinutes: RESET_TOKEN_TTL_SECONDS / 60 },
-      dedupeKey: `reset-password:token:${id}`,
-    });
+export async function requestPasswordReset(uow: UnitOfWork, email: string): Promise<number | null> {
+  const { tx } = uow;
+  const [user] = await tx
+    .select({ id: users.id, email: users.email, username: users.username })
+    .from(users)
+    .where(eq(lowerEmail, normalizeEmail(email)))
+    .for('update');
+  if (!user) return null;
+  const [recent] = await tx
+    .select({ id: emailTokens.id })
+    .from(emailTokens)
+    .where(
+      and(
+        eq(emailTokens.userId, user.id),
+        eq(emailTokens.purpose, 'reset_password'),
+        gt(emailTokens.createdAt, sql`now() - make_interval(secs => ${RESEND_INTERVAL_SECONDS})`),
+      ),
+    );
+  // Silently: a 429 here would tell an attacker the address has an account.
+  if (recent) return null;
+  const { id, token } = await issueToken(tx, user, 'reset_password', RESET_TOKEN_TTL_SECONDS);
+  return uow.email({
+    to: user.email,
+    userId: user.id,
+    template: 'reset-password',
+    data: { username: user.username, token, expiresInMinutes: RESET_TOKEN_TTL_SECONDS / 60 },
+    dedupeKey: `reset-password:token:${id}`,
   });
 }
 

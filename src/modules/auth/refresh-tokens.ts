@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { and, eq, gt, isNull } from 'drizzle-orm';
-import type { Database, Transaction } from '../../db/client.js';
+import type { Database, Queryable } from '../../db/client.js';
 import { refreshTokens, users } from '../../db/schema.js';
 
 /**
@@ -31,7 +31,7 @@ export interface IssuedRefreshToken {
 
 /** A new refresh token, in a new family (a new login) unless `familyId` continues one. */
 export async function issueRefreshToken(
-  db: Database | Transaction,
+  db: Queryable,
   user: { id: number; tokenVersion: number },
   ttlSeconds: number,
   familyId: string = randomUUID(),
@@ -93,7 +93,7 @@ export async function rotateRefreshToken(
   throw new InvalidRefreshTokenError('The refresh token is invalid, expired or revoked');
 }
 
-async function revokeFamily(db: Database | Transaction, familyId: string): Promise<void> {
+async function revokeFamily(db: Queryable, familyId: string): Promise<void> {
   await db
     .update(refreshTokens)
     .set({ revokedAt: new Date() })
@@ -113,7 +113,7 @@ export async function revokeRefreshToken(db: Database, token: string): Promise<v
  * Marks every refresh token of a user revoked. Part of a token version bump (auth/sessions.ts), which
  * alone already stops them rotating; the mark makes the end of each session visible in the table.
  */
-export async function revokeAllRefreshTokens(db: Database | Transaction, userId: number): Promise<void> {
+export async function revokeAllRefreshTokens(db: Queryable, userId: number): Promise<void> {
   await db
     .update(refreshTokens)
     .set({ revokedAt: new Date() })

@@ -1,15 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { cachedGet, notModifiedResponse } from '../../cache/http.js';
-import { cacheReads, cacheWrites } from '../../cache/namespaces.js';
+import { cacheReads } from '../../cache/namespaces.js';
 import type { Database } from '../../db/client.js';
-import type { EmailDispatcher } from '../../email/dispatch.js';
 import type { EmailKeys } from '../../email/render.js';
 import { OPTIONAL_SIGN_IN, SIGNED_IN } from '../../http/security.js';
 import { requireViewer } from '../../plugins/auth.js';
 import { problemResponses } from '../../plugins/errors.js';
+import { runWrite, type WriteDeps } from '../../unit-of-work.js';
 import { SlugParamsSchema } from '../articles/schemas.js';
-import { queueNewCommentEmail } from '../notifications/emails.js';
 import { defaultAvatarUrl } from '../profiles/avatar.js';
 import { followedAmong } from '../profiles/service.js';
 import {
@@ -22,14 +21,14 @@ import { addComment, type CommentView, deleteComment, listComments, presentComme
 
 export interface CommentRoutesOptions {
   db: Database;
-  /** The new-comment email to the article's author: queued in the comment's transaction. */
-  emails: EmailDispatcher;
+  /** Runs each write as a unit of work (the new-comment email, cache invalidation after commit). */
+  writes: WriteDeps;
   keys: EmailKeys;
 }
 
 export const commentRoutes: FastifyPluginAsyncTypebox<CommentRoutesOptions> = async (
   app,
-  { db, emails, keys },
+  { db, writes, keys },
 ) => {
   const defaultImage = defaultAvatarUrl(keys.appUrl);
   app.get(
@@ -83,16 +82,10 @@ export const commentRoutes: FastifyPluginAsyncTypebox<CommentRoutesOptions> = as
     },
     async (request) => {
       const viewer = requireViewer(request);
-      const emailIds: number[] = [];
-      const view = await addComment(db, viewer.id, request.params.slug, request.body.comment.body, {
-        // Not to yourself on your own article, nor when the author switched it off (both checked there).
-        onAdded: async (tx, commentId) => {
-          const emailId = await queueNewCommentEmail(tx, keys, { commentId });
-          if (emailId !== null) emailIds.push(emailId);
-        },
-      });
-      await emails.dispatch(emailIds);
-      await app.cache.invalidate(cacheWrites.commentChanged(request.params.slug));
+      const { slug } = request.params;
+      const view = await runWrite(writes, (uow) =>
+        addComment(uow, viewer.id, slug, request.body.comment.body),
+      );
       // Your own comment: you cannot follow yourself.
       return { comment: presentComment(view, new Set(), defaultImage) };
     },
@@ -112,8 +105,8 @@ export const commentRoutes: FastifyPluginAsyncTypebox<CommentRoutesOptions> = as
     },
     async (request, reply) => {
       const viewer = requireViewer(request);
-      await deleteComment(db, viewer.id, request.params.slug, request.params.id);
-      await app.cache.invalidate(cacheWrites.commentChanged(request.params.slug));
+      const { slug, id } = request.params;
+      await runWrite(writes, (uow) => deleteComment(uow, viewer.id, slug, id));
       return reply.code(204).send(null);
     },
   );

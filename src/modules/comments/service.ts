@@ -1,11 +1,12 @@
 import { and, desc, eq } from 'drizzle-orm';
-import type { Database, Transaction } from '../../db/client.js';
+import { cacheWrites } from '../../cache/namespaces.js';
+import type { Queryable } from '../../db/client.js';
 import { comments, users } from '../../db/schema.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
+import type { UnitOfWork } from '../../unit-of-work.js';
 import { findVisibleArticleId } from '../articles/queries.js';
+import { queueNewCommentEmail } from '../notifications/emails.js';
 import { type Profile, type ProfileView, presentProfile, profileColumns } from '../profiles/service.js';
-
-type Queryable = Database | Transaction;
 
 /** Viewer-independent (cacheable); `followedAmong` + `presentComment` add `author.following`. */
 export interface CommentView {
@@ -53,46 +54,49 @@ export async function listComments(
   return rows.map(toView);
 }
 
-export interface AddCommentOptions {
-  /** Runs inside the comment's transaction, after its row is written (the email's log row). */
-  onAdded?: (tx: Transaction, commentId: number) => Promise<void>;
-}
-
+/**
+ * Adds the comment and, in the same unit of work, the email to the article's author (not to
+ * yourself on your own article, nor when the author switched it off: both checked there).
+ */
 export async function addComment(
-  db: Database,
+  uow: UnitOfWork,
   viewerId: number,
   slug: string,
   body: string,
-  options: AddCommentOptions = {},
 ): Promise<CommentView> {
   if (body.trim() === '') throw new ValidationError({ body: ["can't be blank"] });
-  return db.transaction(async (tx) => {
-    const articleId = await findVisibleArticleId(tx, slug, viewerId, { lock: true });
-    const [inserted] = await tx
-      .insert(comments)
-      .values({ articleId, authorId: viewerId, body })
-      .returning({ id: comments.id });
-    if (!inserted) throw new Error('comment insert returned no row');
-    await options.onAdded?.(tx, inserted.id);
-    const [row] = await selectComments(tx).where(eq(comments.id, inserted.id));
-    if (!row) throw new Error('inserted comment not found');
-    return toView(row);
-  });
+  const { tx } = uow;
+  const articleId = await findVisibleArticleId(tx, slug, viewerId, { lock: true });
+  const [inserted] = await tx
+    .insert(comments)
+    .values({ articleId, authorId: viewerId, body })
+    .returning({ id: comments.id });
+  if (!inserted) throw new Error('comment insert returned no row');
+  await queueNewCommentEmail(uow, { commentId: inserted.id });
+  uow.invalidate(cacheWrites.commentChanged(slug));
+  const [row] = await selectComments(tx).where(eq(comments.id, inserted.id));
+  if (!row) throw new Error('inserted comment not found');
+  return toView(row);
 }
 
 /** 404 when the comment is absent or belongs to another article; 403 unless it is the viewer's. */
-export async function deleteComment(db: Database, viewerId: number, slug: string, id: number): Promise<void> {
-  await db.transaction(async (tx) => {
-    const articleId = await findVisibleArticleId(tx, slug, viewerId, { lock: true });
-    const [comment] = await tx
-      .select({ authorId: comments.authorId })
-      .from(comments)
-      .where(and(eq(comments.id, id), eq(comments.articleId, articleId)))
-      .for('update');
-    if (!comment) throw new NotFoundError('Comment');
-    if (comment.authorId !== viewerId) throw new ForbiddenError('Only the author may delete this comment');
-    await tx.delete(comments).where(eq(comments.id, id));
-  });
+export async function deleteComment(
+  uow: UnitOfWork,
+  viewerId: number,
+  slug: string,
+  id: number,
+): Promise<void> {
+  const { tx } = uow;
+  const articleId = await findVisibleArticleId(tx, slug, viewerId, { lock: true });
+  const [comment] = await tx
+    .select({ authorId: comments.authorId })
+    .from(comments)
+    .where(and(eq(comments.id, id), eq(comments.articleId, articleId)))
+    .for('update');
+  if (!comment) throw new NotFoundError('Comment');
+  if (comment.authorId !== viewerId) throw new ForbiddenError('Only the author may delete this comment');
+  await tx.delete(comments).where(eq(comments.id, id));
+  uow.invalidate(cacheWrites.commentChanged(slug));
 }
 
 export function presentComment(

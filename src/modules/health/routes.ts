@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import pTimeout from 'p-timeout';
 import { Type } from 'typebox';
-import type { ReadinessCheck } from '../../deps.js';
+import type { ReadinessCheck } from '../../readiness.js';
 
 const CHECK_TIMEOUT_MS = 2000;
 

@@ -1,16 +1,16 @@
 import { aliasedTable, and, asc, eq, gt, gte, lte, sql } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
-import type { Database } from '../../db/client.js';
+import type { Queryable } from '../../db/client.js';
 import { articles, comments, emailLog, follows, notificationPreferences, users } from '../../db/schema.js';
-import { type DbOrTx, queuedEmailIds, queueEmail, queueEmails } from '../../email/log.js';
-import type { EmailKeys } from '../../email/render.js';
 import type { DigestArticle } from '../../email/templates/notifications.js';
+import type { UnitOfWork } from '../../unit-of-work.js';
 
 /**
- * The notification emails, one function per event. Each writes email_log rows (with the caller's
- * transaction when there is one) and returns their ids for the caller to enqueue `email.send`
- * after commit. Every one honours the recipient's preference switch and is deduplicated by a
- * key naming the event, so replaying an event (a retried job) queues nothing new.
+ * The notification emails, one function per event. Each queues its emails in the caller's unit of
+ * work (`uow.email(s)`: the email_log rows and their `email.send` jobs, sent after commit) and
+ * returns the ids of the rows it wrote. Every one honours the recipient's preference switch and
+ * is deduplicated by a key naming the event, so replaying an event (a retried job) queues nothing
+ * new.
  */
 
 /** A notification is on unless the user switched it off (no preferences row = all on). */
@@ -23,19 +23,18 @@ const DIGEST_SIZE = 5;
 
 /** `followerId` started following `followedId`. Following, unfollowing and following again emails once. */
 export async function queueNewFollowerEmail(
-  tx: DbOrTx,
-  keys: EmailKeys,
+  uow: UnitOfWork,
   event: { followerId: number; followedId: number },
 ): Promise<number | null> {
   const follower = aliasedTable(users, 'follower');
-  const [row] = await tx
+  const [row] = await uow.tx
     .select({ email: users.email, followerUsername: follower.username })
     .from(users)
     .innerJoin(follower, eq(follower.id, event.followerId))
     .leftJoin(notificationPreferences, eq(notificationPreferences.userId, users.id))
     .where(and(eq(users.id, event.followedId), enabled(notificationPreferences.newFollower)));
   if (!row) return null;
-  return queueEmail(tx, keys, {
+  return uow.email({
     to: row.email,
     userId: event.followedId,
     template: 'new-follower',
@@ -46,13 +45,12 @@ export async function queueNewFollowerEmail(
 
 /** A comment was posted: its article's author hears of it, unless they wrote it themselves. */
 export async function queueNewCommentEmail(
-  tx: DbOrTx,
-  keys: EmailKeys,
+  uow: UnitOfWork,
   event: { commentId: number },
 ): Promise<number | null> {
   const author = aliasedTable(users, 'article_author');
   const commenter = aliasedTable(users, 'commenter');
-  const [row] = await tx
+  const [row] = await uow.tx
     .select({
       authorId: author.id,
       email: author.email,
@@ -71,7 +69,7 @@ export async function queueNewCommentEmail(
   if (!row || row.authorId === row.commenterId) return null;
   const excerpt =
     row.body.length > COMMENT_EXCERPT_LENGTH ? `${row.body.slice(0, COMMENT_EXCERPT_LENGTH)}…` : row.body;
-  return queueEmail(tx, keys, {
+  return uow.email({
     to: row.email,
     userId: row.authorId,
     template: 'new-comment',
@@ -85,9 +83,12 @@ export async function queueNewCommentEmail(
   });
 }
 
-/** One batch of a fan-out: the emails to send, and the cursor of the next batch (null: done). */
+/** One batch of a fan-out: the emails it queued, and the cursor of the next batch (null: done). */
 export interface FanOutBatch {
-  /** Rows of this batch still `queued` (including ones an earlier, crashed run inserted). */
+  /**
+   * Rows this run wrote. A rerun after a crash writes only what is missing: the earlier run's rows
+   * committed with their `email.send` jobs, which its flush or the outbox sweep enqueues.
+   */
   emailIds: number[];
   /** The last recipient id of a full batch: the next batch starts after it. */
   next: number | null;
@@ -101,7 +102,7 @@ export interface FanOutBatch {
  * once, instead of each batch enqueuing the next.
  */
 export async function newArticleBatchBoundaries(
-  db: Database,
+  db: Queryable,
   event: { articleId: number; size: number },
 ): Promise<number[]> {
   const ranked = db
@@ -129,10 +130,10 @@ export async function newArticleBatchBoundaries(
  * inserts only what is missing and returns the batch's unsent rows again.
  */
 export async function queueNewArticleEmailBatch(
-  db: Database,
-  keys: EmailKeys,
+  uow: UnitOfWork,
   event: { articleId: number; after: number; limit: number; upTo?: number },
 ): Promise<FanOutBatch> {
+  const db = uow.tx;
   const [article] = await db
     .select({
       authorId: articles.authorId,
@@ -172,12 +173,8 @@ export async function queueNewArticleEmailBatch(
     },
     dedupeKey: `article:${event.articleId}:user:${follower.id}`,
   }));
-  await queueEmails(db, keys, inputs);
   return {
-    emailIds: await queuedEmailIds(
-      db,
-      inputs.map((input) => input.dedupeKey),
-    ),
+    emailIds: await uow.emails(inputs),
     next:
       event.upTo === undefined && followers.length === event.limit ? (followers.at(-1)?.id ?? null) : null,
   };
@@ -188,14 +185,13 @@ export async function queueNewArticleEmailBatch(
  * rows still to send. The job runs one batch per job instead.
  */
 export async function queueNewArticleEmails(
-  db: Database,
-  keys: EmailKeys,
+  uow: UnitOfWork,
   event: { articleId: number },
 ): Promise<number[]> {
   const ids: number[] = [];
   let after: number | null = 0;
   while (after !== null) {
-    const batch = await queueNewArticleEmailBatch(db, keys, { ...event, after, limit: FAN_OUT_BATCH });
+    const batch = await queueNewArticleEmailBatch(uow, { ...event, after, limit: FAN_OUT_BATCH });
     ids.push(...batch.emailIds);
     after = batch.next;
   }
@@ -220,8 +216,7 @@ export function digestWeekOf(weekStart: Date): string {
  * (`digest:<week>:user:<id>`), so the job is idempotent per week.
  */
 export async function queueWeeklyDigestBatch(
-  db: Database,
-  keys: EmailKeys,
+  uow: UnitOfWork,
   event: { weekStart: Date; after: number; limit: number },
 ): Promise<FanOutBatch> {
   const start = event.weekStart;
@@ -241,7 +236,7 @@ export async function queueWeeklyDigestBatch(
       limit ${DIGEST_SIZE}
     ) top
   )`;
-  const readers = await db
+  const readers = await uow.tx
     .select({ id: users.id, email: users.email, articles: topArticles })
     .from(users)
     .leftJoin(notificationPreferences, eq(notificationPreferences.userId, users.id))
@@ -257,26 +252,21 @@ export async function queueWeeklyDigestBatch(
       data: { weekOf, articles: reader.articles },
       dedupeKey: `digest:${weekOf}:user:${reader.id}`,
     }));
-  await queueEmails(db, keys, inputs);
   return {
-    emailIds: await queuedEmailIds(
-      db,
-      inputs.map((input) => input.dedupeKey),
-    ),
+    emailIds: await uow.emails(inputs),
     next: readers.length === event.limit ? (readers.at(-1)?.id ?? null) : null,
   };
 }
 
 /** Every batch of queueWeeklyDigestBatch in one call (tests, scripts). */
 export async function queueWeeklyDigestEmails(
-  db: Database,
-  keys: EmailKeys,
+  uow: UnitOfWork,
   event: { weekStart: Date },
 ): Promise<number[]> {
   const ids: number[] = [];
   let after: number | null = 0;
   while (after !== null) {
-    const batch = await queueWeeklyDigestBatch(db, keys, { ...event, after, limit: FAN_OUT_BATCH });
+    const batch = await queueWeeklyDigestBatch(uow, { ...event, after, limit: FAN_OUT_BATCH });
     ids.push(...batch.emailIds);
     after = batch.next;
   }
@@ -287,7 +277,7 @@ export async function queueWeeklyDigestEmails(
  * Whether some digest of that week exists already: the week's run started (or finished). Such
  * rows are created after the week ended, which bounds the scan by creation time.
  */
-export async function digestWeekStarted(db: Database, weekStart: Date): Promise<boolean> {
+export async function digestWeekStarted(db: Queryable, weekStart: Date): Promise<boolean> {
   const weekEnd = new Date(weekStart.getTime() + 7 * 86_400_000);
   const [row] = await db
     .select({ id: emailLog.id })

@@ -1,7 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
-import type { Database } from '../../db/client.js';
+import type { Database, Queryable } from '../../db/client.js';
 import { notificationPreferences, users } from '../../db/schema.js';
-import type { DbOrTx } from '../../email/log.js';
 import type { NotificationKind, UnsubscribeTokens } from '../../email/unsubscribe.js';
 import { BadRequestError, NotFoundError } from '../../errors.js';
 
@@ -37,7 +36,7 @@ const columns = {
   weeklyDigest: notificationPreferences.weeklyDigest,
 };
 
-export async function getPreferences(db: DbOrTx, userId: number): Promise<NotificationPreferences> {
+export async function getPreferences(db: Queryable, userId: number): Promise<NotificationPreferences> {
   const [row] = await db
     .select(columns)
     .from(notificationPreferences)
@@ -47,7 +46,7 @@ export async function getPreferences(db: DbOrTx, userId: number): Promise<Notifi
 
 /** Changes only the switches given; the others keep their value. */
 export async function updatePreferences(
-  db: DbOrTx,
+  db: Queryable,
   userId: number,
   changes: Partial<NotificationPreferences>,
 ): Promise<NotificationPreferences> {

@@ -1,27 +1,26 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { cachedGet, notModifiedResponse } from '../../cache/http.js';
-import { cacheReads, cacheWrites } from '../../cache/namespaces.js';
+import { cacheReads } from '../../cache/namespaces.js';
 import type { Database } from '../../db/client.js';
-import type { EmailDispatcher } from '../../email/dispatch.js';
 import type { EmailKeys } from '../../email/render.js';
 import { OPTIONAL_SIGN_IN, SIGNED_IN } from '../../http/security.js';
 import { requireViewer } from '../../plugins/auth.js';
 import { problemResponses } from '../../plugins/errors.js';
-import { queueNewFollowerEmail } from '../notifications/emails.js';
+import { runWrite, type WriteDeps } from '../../unit-of-work.js';
 import { defaultAvatarUrl } from './avatar.js';
 import { ProfileResponseSchema, UsernameParamsSchema } from './schemas.js';
 import { findProfile, followedAmong, followUser, presentProfile, unfollowUser } from './service.js';
 
 export interface ProfileRoutesOptions {
   db: Database;
-  /** The new-follower email: queued in the follow's transaction, dispatched after commit. */
-  emails: EmailDispatcher;
+  /** Runs each write as a unit of work (the new-follower email, cache invalidation after commit). */
+  writes: WriteDeps;
   keys: EmailKeys;
 }
 
 export const profileRoutes: FastifyPluginAsyncTypebox<ProfileRoutesOptions> = async (
   app,
-  { db, emails, keys },
+  { db, writes, keys },
 ) => {
   const defaultImage = defaultAvatarUrl(keys.appUrl);
   app.get(
@@ -65,16 +64,7 @@ export const profileRoutes: FastifyPluginAsyncTypebox<ProfileRoutesOptions> = as
     async (request) => {
       const viewer = requireViewer(request);
       const { username } = request.params;
-      const emailIds: number[] = [];
-      const view = await followUser(db, viewer.id, username, {
-        // Only a new follow row emails, and once per (follower, followed) ever: no re-follow spam.
-        onFollowed: async (tx, event) => {
-          const emailId = await queueNewFollowerEmail(tx, keys, event);
-          if (emailId !== null) emailIds.push(emailId);
-        },
-      });
-      await emails.dispatch(emailIds);
-      await app.cache.invalidate(cacheWrites.followChanged(view.username, viewer.id));
+      const view = await runWrite(writes, (uow) => followUser(uow, viewer.id, username));
       return { profile: presentProfile(view, true, defaultImage) };
     },
   );
@@ -94,8 +84,7 @@ export const profileRoutes: FastifyPluginAsyncTypebox<ProfileRoutesOptions> = as
     async (request) => {
       const viewer = requireViewer(request);
       const { username } = request.params;
-      const view = await unfollowUser(db, viewer.id, username);
-      await app.cache.invalidate(cacheWrites.followChanged(view.username, viewer.id));
+      const view = await runWrite(writes, (uow) => unfollowUser(uow, viewer.id, username));
       return { profile: presentProfile(view, false, defaultImage) };
     },
   );

@@ -1,10 +1,10 @@
 import { and, eq, inArray, type Placeholder, sql } from 'drizzle-orm';
-import type { Database, Transaction } from '../../db/client.js';
+import { cacheWrites } from '../../cache/namespaces.js';
+import type { Queryable } from '../../db/client.js';
 import { follows, users } from '../../db/schema.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
-
-/** Anything that runs queries: the database or an open transaction. */
-type Queryable = Database | Transaction;
+import type { UnitOfWork } from '../../unit-of-work.js';
+import { queueNewFollowerEmail } from '../notifications/emails.js';
 
 /**
  * The viewer-independent part of a profile: what a cache may share between viewers. The
@@ -66,40 +66,35 @@ function refuseSelf(viewerId: number, target: ProfileView): void {
   if (target.id === viewerId) throw new ValidationError({ username: ['cannot follow yourself'] });
 }
 
-export interface FollowOptions {
-  /**
-   * Runs inside the follow transaction when a new follow row was written (not for a repeated
-   * follow): the place for rows that must exist exactly when the follow does (the email's log row).
-   */
-  onFollowed?: (tx: Transaction, event: { followerId: number; followedId: number }) => Promise<void>;
-}
-
-/** Idempotent: following someone already followed changes nothing and still answers their profile. */
-export async function followUser(
-  db: Database,
-  viewerId: number,
-  username: string,
-  options: FollowOptions = {},
-): Promise<ProfileView> {
-  return db.transaction(async (tx) => {
-    const target = await findProfile(tx, username);
-    refuseSelf(viewerId, target);
-    const inserted = await tx
-      .insert(follows)
-      .values({ followerId: viewerId, followingId: target.id })
-      .onConflictDoNothing()
-      .returning({ followerId: follows.followerId });
-    if (inserted.length > 0) await options.onFollowed?.(tx, { followerId: viewerId, followedId: target.id });
-    return target;
-  });
+/**
+ * Idempotent: following someone already followed changes nothing and still answers their profile.
+ * Only a new follow row emails the followed user, and once per (follower, followed) ever: no
+ * re-follow spam (the email's dedupe key).
+ */
+export async function followUser(uow: UnitOfWork, viewerId: number, username: string): Promise<ProfileView> {
+  const { tx } = uow;
+  const target = await findProfile(tx, username);
+  refuseSelf(viewerId, target);
+  const inserted = await tx
+    .insert(follows)
+    .values({ followerId: viewerId, followingId: target.id })
+    .onConflictDoNothing()
+    .returning({ followerId: follows.followerId });
+  if (inserted.length > 0) await queueNewFollowerEmail(uow, { followerId: viewerId, followedId: target.id });
+  uow.invalidate(cacheWrites.followChanged(target.username, viewerId));
+  return target;
 }
 
 /** Idempotent: unfollowing someone not followed changes nothing. */
-export async function unfollowUser(db: Database, viewerId: number, username: string): Promise<ProfileView> {
-  return db.transaction(async (tx) => {
-    const target = await findProfile(tx, username);
-    refuseSelf(viewerId, target);
-    await tx.delete(follows).where(and(eq(follows.followerId, viewerId), eq(follows.followingId, target.id)));
-    return target;
-  });
+export async function unfollowUser(
+  uow: UnitOfWork,
+  viewerId: number,
+  username: string,
+): Promise<ProfileView> {
+  const { tx } = uow;
+  const target = await findProfile(tx, username);
+  refuseSelf(viewerId, target);
+  await tx.delete(follows).where(and(eq(follows.followerId, viewerId), eq(follows.followingId, target.id)));
+  uow.invalidate(cacheWrites.followChanged(target.username, viewerId));
+  return target;
 }

@@ -1,25 +1,31 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { cacheWrites } from '../../cache/namespaces.js';
-import type { Database, Transaction } from '../../db/client.js';
-import type { EmailDispatcher } from '../../email/dispatch.js';
+import type { Database } from '../../db/client.js';
 import type { EmailKeys } from '../../email/render.js';
 import { HttpError } from '../../errors.js';
 import { SIGNED_IN } from '../../http/security.js';
 import { requireViewer } from '../../plugins/auth.js';
 import { problemResponses } from '../../plugins/errors.js';
+import { runWrite, type WriteDeps } from '../../unit-of-work.js';
 import type { AccessTokenSigner } from '../auth/access-token.js';
 import { queueVerificationEmail } from '../auth/account-service.js';
 import { verifyCredentials } from '../auth/credentials.js';
 import { preparePasswordHashing } from '../auth/passwords.js';
 import { defaultAvatarUrl, imageToStore } from '../profiles/avatar.js';
 import { LoginBody, NewUserBody, UpdateUserBody, UserResponse } from './schemas.js';
-import { getUser, registerUser, type UserRecord, updateUser } from './service.js';
+import {
+  applyUserUpdate,
+  getUser,
+  insertUser,
+  prepareNewUser,
+  prepareUserUpdate,
+  type UserRecord,
+} from './service.js';
 
 export interface UserRoutesOptions {
   db: Database;
   accessTokens: AccessTokenSigner;
-  /** Verification emails (signup, email change): queued in the transaction, dispatched after commit. */
-  emails: EmailDispatcher;
+  /** Runs each write as a unit of work (verification emails, cache invalidation after commit). */
+  writes: WriteDeps;
   keys: EmailKeys;
 }
 
@@ -56,13 +62,8 @@ type WithUser = { body: { user: { email?: string } } };
 
 export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (
   app,
-  { db, accessTokens, emails, keys },
+  { db, accessTokens, writes, keys },
 ) => {
-  /** Queues the verification email of `user` in `tx` and remembers its id for after the commit. */
-  const verification = (emailIds: number[]) => async (tx: Transaction, user: UserRecord) => {
-    emailIds.push(await queueVerificationEmail(tx, keys, user));
-  };
-
   const defaultImage = defaultAvatarUrl(keys.appUrl);
 
   // The dummy hash for unknown-account logins is made before the first request, not during it.
@@ -85,9 +86,13 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (
       },
     },
     async (request, reply) => {
-      const emailIds: number[] = [];
-      const user = await registerUser(db, request.body.user, { inTransaction: verification(emailIds) });
-      await emails.dispatch(emailIds);
+      const prepared = await prepareNewUser(db, request.body.user);
+      // The verification email exists exactly when the account does.
+      const user = await runWrite(writes, async (uow) => {
+        const created = await insertUser(uow, prepared);
+        await queueVerificationEmail(uow, created);
+        return created;
+      });
       return reply.code(201).send(await userView(user, accessTokens, defaultImage));
     },
   );
@@ -144,12 +149,12 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (
     },
     async (request) => {
       const viewer = requireViewer(request);
-      const emailIds: number[] = [];
-      const user = await updateUser(db, viewer.id, imageToStore(request.body.user, defaultImage), {
-        onEmailChanged: verification(emailIds),
+      const prepared = await prepareUserUpdate(db, viewer.id, imageToStore(request.body.user, defaultImage));
+      const user = await runWrite(writes, async (uow) => {
+        const { user: updated, emailChanged } = await applyUserUpdate(uow, prepared);
+        if (emailChanged) await queueVerificationEmail(uow, updated);
+        return updated;
       });
-      await emails.dispatch(emailIds);
-      await app.cache.invalidate(cacheWrites.userUpdated(viewer.username, user.username));
       return userView(user, accessTokens, defaultImage);
     },
   );

@@ -1,7 +1,9 @@
 import { and, eq, ne, or } from 'drizzle-orm';
-import type { Database, Transaction } from '../../db/client.js';
+import { cacheWrites } from '../../cache/namespaces.js';
+import type { Database, Queryable } from '../../db/client.js';
 import { users } from '../../db/schema.js';
 import { type FieldErrors, NotFoundError, ValidationError } from '../../errors.js';
+import type { UnitOfWork } from '../../unit-of-work.js';
 import { lowerEmail, lowerUsername, normalizeEmail } from '../auth/credentials.js';
 import { hashPassword } from '../auth/passwords.js';
 import { revokeAllRefreshTokens } from '../auth/refresh-tokens.js';
@@ -35,7 +37,7 @@ const TAKEN = 'has already been taken';
 
 /** 422 naming every field that another user already holds (email and username ignore case). */
 async function assertAvailable(
-  db: Database | Transaction,
+  db: Queryable,
   fields: { email?: string; username?: string },
   exceptUserId?: number,
 ): Promise<void> {
@@ -89,34 +91,28 @@ export interface NewUser {
   password: string;
 }
 
-export interface RegisterOptions {
-  /**
-   * Runs inside the registration transaction, after the user row is written: the place for rows
-   * that must exist exactly when the user does (e.g. the verification email's log row).
-   */
-  inTransaction?: (tx: Transaction, user: UserRecord) => Promise<void>;
+/** A registration checked and its password hashed, ready for `insertUser`. */
+export interface PreparedUser {
+  email: string;
+  username: string;
+  passwordHash: string;
 }
 
-export async function registerUser(
-  db: Database,
-  input: NewUser,
-  options: RegisterOptions = {},
-): Promise<UserRecord> {
+/**
+ * The checks and the password hash of a registration, run before its unit of work: the argon2
+ * time holds no connection.
+ */
+export async function prepareNewUser(db: Database, input: NewUser): Promise<PreparedUser> {
   const email = normalizeEmail(input.email);
   await assertAvailable(db, { email, username: input.username });
-  // Hash before the transaction opens: a connection is not held for the argon2 time.
-  const passwordHash = await hashPassword(input.password);
-  return translatingDuplicates(() =>
-    db.transaction(async (tx) => {
-      const [user] = await tx
-        .insert(users)
-        .values({ email, username: input.username, passwordHash })
-        .returning(userColumns);
-      if (!user) throw new Error('insert returned no row');
-      await options.inTransaction?.(tx, user);
-      return user;
-    }),
-  );
+  return { email, username: input.username, passwordHash: await hashPassword(input.password) };
+}
+
+/** Writes the user row (the caller records what must exist with it, e.g. the verification email). */
+export async function insertUser(uow: UnitOfWork, user: PreparedUser): Promise<UserRecord> {
+  const [row] = await translatingDuplicates(() => uow.tx.insert(users).values(user).returning(userColumns));
+  if (!row) throw new Error('insert returned no row');
+  return row;
 }
 
 export async function getUser(db: Database, id: number): Promise<UserRecord> {
@@ -133,53 +129,65 @@ export interface UserChanges {
   image?: string | null;
 }
 
-export interface UpdateOptions {
-  /** Runs inside the update transaction when the email changed (e.g. to queue a verification email). */
-  onEmailChanged?: (tx: Transaction, user: UserRecord) => Promise<void>;
+/** An update checked and its new password hashed, ready for `applyUserUpdate`. */
+export interface PreparedUserUpdate {
+  current: UserRecord;
+  changes: UserChanges;
+  /** The new address, when it changes. */
+  newEmail: string | undefined;
+  passwordHash: string | undefined;
 }
 
-/** Applies the changes a user may make to their own account. */
-export async function updateUser(
+/** The checks and the password hash of an update, run before its unit of work (see prepareNewUser). */
+export async function prepareUserUpdate(
   db: Database,
   id: number,
   changes: UserChanges,
-  options: UpdateOptions = {},
-): Promise<UserRecord> {
+): Promise<PreparedUserUpdate> {
   const current = await getUser(db, id);
   const email = changes.email === undefined ? undefined : normalizeEmail(changes.email);
-  const emailChanged = email !== undefined && email !== current.email;
+  const newEmail = email !== undefined && email !== current.email ? email : undefined;
   await assertAvailable(
     db,
     {
-      ...(emailChanged ? { email } : {}),
+      ...(newEmail !== undefined ? { email: newEmail } : {}),
       ...(changes.username !== undefined ? { username: changes.username } : {}),
     },
     id,
   );
   const passwordHash = changes.password === undefined ? undefined : await hashPassword(changes.password);
-  return translatingDuplicates(() =>
-    db.transaction(async (tx) => {
-      const [user] = await tx
-        .update(users)
-        .set({
-          ...(emailChanged ? { email, emailVerifiedAt: null } : {}),
-          ...(changes.username !== undefined ? { username: changes.username } : {}),
-          // The RealWorld front end sends "" for an emptied field: store it as absent.
-          ...(changes.bio !== undefined ? { bio: changes.bio || null } : {}),
-          ...(changes.image !== undefined ? { image: changes.image || null } : {}),
-          ...(passwordHash !== undefined ? { passwordHash, tokenVersion: nextTokenVersion } : {}),
-          updatedAt: new Date(),
-        })
-        .where(eq(users.id, id))
-        .returning(userColumns);
-      if (!user) throw new NotFoundError('User');
-      // A new password ends every session: whoever knew the old one loses every token issued so far
-      // (the returned row has the new version, so the caller answers with a fresh token).
-      if (passwordHash !== undefined) await revokeAllRefreshTokens(tx, id);
-      if (emailChanged) await options.onEmailChanged?.(tx, user);
-      return user;
-    }),
+  return { current, changes, newEmail, passwordHash };
+}
+
+/**
+ * Applies the changes a user may make to their own account. A new email is unverified again (the
+ * caller queues its verification email in the same unit of work when `emailChanged`).
+ */
+export async function applyUserUpdate(
+  uow: UnitOfWork,
+  { current, changes, newEmail, passwordHash }: PreparedUserUpdate,
+): Promise<{ user: UserRecord; emailChanged: boolean }> {
+  const [user] = await translatingDuplicates(() =>
+    uow.tx
+      .update(users)
+      .set({
+        ...(newEmail !== undefined ? { email: newEmail, emailVerifiedAt: null } : {}),
+        ...(changes.username !== undefined ? { username: changes.username } : {}),
+        // The RealWorld front end sends "" for an emptied field: store it as absent.
+        ...(changes.bio !== undefined ? { bio: changes.bio || null } : {}),
+        ...(changes.image !== undefined ? { image: changes.image || null } : {}),
+        ...(passwordHash !== undefined ? { passwordHash, tokenVersion: nextTokenVersion } : {}),
+        updatedAt: new Date(),
+      })
+      .where(eq(users.id, current.id))
+      .returning(userColumns),
   );
+  if (!user) throw new NotFoundError('User');
+  // A new password ends every session: whoever knew the old one loses every token issued so far
+  // (the returned row has the new version, so the caller answers with a fresh token).
+  if (passwordHash !== undefined) await revokeAllRefreshTokens(uow.tx, current.id);
+  uow.invalidate(cacheWrites.userUpdated(current.username, user.username));
+  return { user, emailChanged: newEmail !== undefined };
 }
 
 /** Usernames derived from an email's local part: pattern-safe, and a suffix when taken. */

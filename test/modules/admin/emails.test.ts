@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { queueEmail } from '../../../src/email/log.js';
+import { queueEmails } from '../../../src/email/log.js';
 import { createTestApp, type TestApp } from '../../support/app.js';
 import { insertUser, type TestUser } from '../../support/users.js';
 
@@ -27,21 +27,25 @@ describe('GET /api/admin/emails', () => {
       [ann, 'verify-email', 'a2'],
     ] as const) {
       if (template === 'verify-email') {
-        await queueEmail(db, keys(), {
-          to: user.email.toUpperCase(),
-          userId: user.id,
-          template,
-          data: { username: user.username, token: 'secret-token-value' },
-          dedupeKey: `admin-test:${key}`,
-        });
+        await queueEmails(db, keys(), [
+          {
+            to: user.email.toUpperCase(),
+            userId: user.id,
+            template,
+            data: { username: user.username, token: 'secret-token-value' },
+            dedupeKey: `admin-test:${key}`,
+          },
+        ]);
       } else {
-        await queueEmail(db, keys(), {
-          to: user.email,
-          userId: user.id,
-          template,
-          data: { followerUsername: 'zed' },
-          dedupeKey: `admin-test:${key}`,
-        });
+        await queueEmails(db, keys(), [
+          {
+            to: user.email,
+            userId: user.id,
+            template,
+            data: { followerUsername: 'zed' },
+            dedupeKey: `admin-test:${key}`,
+          },
+        ]);
       }
     }
   });

@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { users } from '../../../src/db/schema.js';
+import { probeJobType } from '../../../src/jobs/system-jobs.js';
 import { hashPassword } from '../../../src/modules/auth/passwords.js';
 import { removeQueueKeys, uniqueKey } from '../../jobs/support.js';
 import { createTestApp, type TestApp } from '../../support/app.js';
@@ -80,7 +81,7 @@ describeWithRedis('Bull Board at /admin/queues', () => {
     expect(asset.headers['content-type']).toMatch(/javascript/);
 
     await t.deps.jobs.enqueue(
-      'system.probe',
+      probeJobType,
       { key: uniqueKey('seen') },
       { runAt: new Date(Date.now() + 60_000) },
     );

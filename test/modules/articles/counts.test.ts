@@ -1,6 +1,7 @@
 import { count, eq, isNotNull, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { articleCounts, articles, articleTags, tags, users } from '../../../src/db/schema.js';
+import { publishArticleJobType, publishDueArticlesJobType } from '../../../src/modules/articles/job-types.js';
 import { waitFor } from '../../jobs/support.js';
 import { createTestApp, sqlRows, type TestApp } from '../../support/app.js';
 import { insertUser, type TestUser } from '../../support/users.js';
@@ -123,11 +124,11 @@ describe('articlesCount of the unfiltered list and of ?tag=', () => {
     expect(await counts(a, b, c)).toEqual([all + 1, 1, 1, 0]);
 
     const id = await makeDue(scheduled.slug);
-    await t.deps.jobs.enqueue('articles.publish', { articleId: id });
+    await t.deps.jobs.enqueue(publishArticleJobType, { articleId: id });
     await waitFor('the publish job', async () => (await listed(c)) === 1);
     expect(await counts(a, b, c)).toEqual([all + 2, 2, 1, 1]);
     // A replayed job publishes nothing and counts nothing.
-    await t.deps.jobs.enqueue('articles.publish', { articleId: id });
+    await t.deps.jobs.enqueue(publishArticleJobType, { articleId: id });
     await waitFor('the replay to finish', async () => {
       const { waiting, active } = await t.deps.jobs.counts();
       return waiting + active === 0;
@@ -144,7 +145,7 @@ describe('articlesCount of the unfiltered list and of ?tag=', () => {
     const notDue = await create({ tagList: [e], publishAt: inMs(3_600_000) });
     await makeDue(first.slug);
     await makeDue(second.slug);
-    await t.deps.jobs.enqueue('articles.publish-due', {});
+    await t.deps.jobs.enqueue(publishDueArticlesJobType, {});
     await waitFor('the due sweep', async () => (await listed(d)) === 2);
     expect(await counts(d, e)).toEqual([all + 2, 2, 1]);
     await remove(notDue.slug);

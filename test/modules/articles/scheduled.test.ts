@@ -1,6 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { articles, jobOutbox } from '../../../src/db/schema.js';
+import { publishArticleJobType, publishDueArticlesJobType } from '../../../src/modules/articles/job-types.js';
 import { settledRow, waitFor } from '../../jobs/support.js';
 import { createTestApp, type TestApp } from '../../support/app.js';
 import { insertUser, type TestUser } from '../../support/users.js';
@@ -145,14 +146,14 @@ describe('an article scheduled in the future', () => {
       .where(eq(articles.id, id));
     expect((await get(created.slug)).statusCode).toBe(404);
 
-    await t.deps.jobs.enqueue('articles.publish-due', {});
+    await t.deps.jobs.enqueue(publishDueArticlesJobType, {});
     const published = await publishedToEveryone(created.slug);
     expect(published.publishedAt).not.toBeNull();
     expect(await listSlugs(`?author=${author.username}`)).toContain(created.slug);
 
     // A second sweep and a replayed publish job find nothing to do.
-    await t.deps.jobs.enqueue('articles.publish-due', {});
-    await t.deps.jobs.enqueue('articles.publish', { articleId: id });
+    await t.deps.jobs.enqueue(publishDueArticlesJobType, {});
+    await t.deps.jobs.enqueue(publishArticleJobType, { articleId: id });
     await waitFor('the replays to finish', async () => {
       const { waiting, active } = await t.deps.jobs.counts();
       return waiting + active === 0;

@@ -2,22 +2,20 @@ import { createHash } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emailLog, emailTokens } from '../../../src/db/schema.js';
-import type { EmailKeys } from '../../../src/email/render.js';
 import { queueVerificationEmail } from '../../../src/modules/auth/account-service.js';
-import { registerUser } from '../../../src/modules/users/service.js';
+import { insertUser as insertAccount, prepareNewUser } from '../../../src/modules/users/service.js';
+import { runWrite } from '../../../src/unit-of-work.js';
 import { createTestApp, type TestApp } from '../../support/app.js';
 import { type Inbox, type InboxServer, type ReceivedEmail, startInboxServer } from '../../support/inbox.js';
 import { insertUser } from '../../support/users.js';
 
 let mail: InboxServer;
 let t: TestApp;
-let keys: EmailKeys;
 const APP_URL = 'https://conduit.example';
 
 beforeAll(async () => {
   mail = await startInboxServer();
   t = await createTestApp({ SMTP_URL: mail.url, APP_URL });
-  keys = { jwtSecret: t.config.jwtSecret, appUrl: t.config.appUrl };
 });
 afterAll(async () => {
   await t?.close();
@@ -37,17 +35,15 @@ const tokenOf = (path: string) => new URL(path, APP_URL).searchParams.get('token
 
 async function registerWithVerification(inbox: Inbox, password = 'correct horse battery') {
   const username = `u${inbox.id.slice(0, 10)}`;
-  let emailId = 0;
-  const user = await registerUser(
-    t.deps.database.db,
-    { username, email: inbox.emailAddress, password },
-    {
-      inTransaction: async (tx, created) => {
-        emailId = await queueVerificationEmail(tx, keys, created);
-      },
-    },
-  );
-  await t.deps.emails.dispatch([emailId]);
+  const prepared = await prepareNewUser(t.deps.database.db, {
+    username,
+    email: inbox.emailAddress,
+    password,
+  });
+  const { user, emailId } = await runWrite(t.deps.writes, async (uow) => {
+    const created = await insertAccount(uow, prepared);
+    return { user: created, emailId: await queueVerificationEmail(uow, created) };
+  });
   const token = await t.deps.accessTokens.signSession(user);
   return { user, emailId, headers: { authorization: `Token ${token}` }, password };
 }

@@ -11,6 +11,7 @@ import {
   queueWeeklyDigestEmails,
 } from '../../../src/modules/notifications/emails.js';
 import { updatePreferences } from '../../../src/modules/notifications/service.js';
+import { writeWithoutFlush } from '../../email/unflushed.js';
 import { createTestApp, type TestApp } from '../../support/app.js';
 import { type Inbox, type InboxServer, type ReceivedEmail, startInboxServer } from '../../support/inbox.js';
 import { insertUser, type TestUser } from '../../support/users.js';
@@ -114,7 +115,9 @@ describe('new follower', () => {
     const [ann, bob, carol] = [await person('ann'), await person('bob'), await person('carol')];
     await follow(ann, bob);
     await send([
-      await queueNewFollowerEmail(t.deps.database.db, keys, { followerId: ann.id, followedId: bob.id }),
+      await writeWithoutFlush(t.deps, (uow) =>
+        queueNewFollowerEmail(uow, { followerId: ann.id, followedId: bob.id }),
+      ),
     ]);
 
     const email = await mail.waitForLatestEmail(bob.inbox, 5000);
@@ -125,14 +128,18 @@ describe('new follower', () => {
 
     // Following again (after an unfollow) is the same event: no second email.
     expect(
-      await queueNewFollowerEmail(t.deps.database.db, keys, { followerId: ann.id, followedId: bob.id }),
+      await writeWithoutFlush(t.deps, (uow) =>
+        queueNewFollowerEmail(uow, { followerId: ann.id, followedId: bob.id }),
+      ),
     ).toBeNull();
 
     await oneClickUnsubscribe(email);
     expect((await preferencesOf(bob)).newFollower).toBe(false);
     await follow(carol, bob);
     expect(
-      await queueNewFollowerEmail(t.deps.database.db, keys, { followerId: carol.id, followedId: bob.id }),
+      await writeWithoutFlush(t.deps, (uow) =>
+        queueNewFollowerEmail(uow, { followerId: carol.id, followedId: bob.id }),
+      ),
     ).toBeNull();
   });
 });
@@ -142,7 +149,7 @@ describe('new comment', () => {
     const [author, reader] = [await person('author'), await person('reader')];
     const post = await article(author, { title: 'Tea & <Cakes>' });
     const commentId = await comment(reader, post.id, 'Lovely <b>post</b>\nsecond line');
-    await send([await queueNewCommentEmail(t.deps.database.db, keys, { commentId })]);
+    await send([await writeWithoutFlush(t.deps, (uow) => queueNewCommentEmail(uow, { commentId }))]);
 
     const email = await mail.waitForLatestEmail(author.inbox, 5000);
     expect(email.to).toEqual([author.email]);
@@ -157,11 +164,15 @@ describe('new comment', () => {
     const [author, reader] = [await person('author'), await person('reader')];
     const post = await article(author);
     const own = await comment(author, post.id, 'my own note');
-    expect(await queueNewCommentEmail(t.deps.database.db, keys, { commentId: own })).toBeNull();
+    expect(
+      await writeWithoutFlush(t.deps, (uow) => queueNewCommentEmail(uow, { commentId: own })),
+    ).toBeNull();
 
     await updatePreferences(t.deps.database.db, author.id, { newComment: false });
     const other = await comment(reader, post.id, 'hello');
-    expect(await queueNewCommentEmail(t.deps.database.db, keys, { commentId: other })).toBeNull();
+    expect(
+      await writeWithoutFlush(t.deps, (uow) => queueNewCommentEmail(uow, { commentId: other })),
+    ).toBeNull();
     expect(mail.emails(author.inbox)).toEqual([]);
   });
 });
@@ -179,7 +190,7 @@ describe('new article (fan-out to followers)', () => {
     await updatePreferences(t.deps.database.db, muted.id, { newArticle: false });
     const post = await article(author, { title: 'Fresh news' });
 
-    const ids = await queueNewArticleEmails(t.deps.database.db, keys, { articleId: post.id });
+    const ids = await writeWithoutFlush(t.deps, (uow) => queueNewArticleEmails(uow, { articleId: post.id }));
     expect(ids).toHaveLength(2);
     await send(ids);
     for (const follower of [first, second]) {
@@ -195,7 +206,9 @@ describe('new article (fan-out to followers)', () => {
     expect(mail.emails(stranger.inbox)).toEqual([]);
 
     // A rerun of the fan-out job queues nothing new.
-    expect(await queueNewArticleEmails(t.deps.database.db, keys, { articleId: post.id })).toEqual([]);
+    expect(
+      await writeWithoutFlush(t.deps, (uow) => queueNewArticleEmails(uow, { articleId: post.id })),
+    ).toEqual([]);
   });
 });
 
@@ -217,7 +230,7 @@ describe('weekly digest', () => {
     await article(a1, { title: 'Next week', favoritesCount: 50, createdAt: inWeek(7) });
     await article(unfollowed, { title: 'Not followed', favoritesCount: 99, createdAt: inWeek(2) });
 
-    const ids = await queueWeeklyDigestEmails(t.deps.database.db, keys, { weekStart });
+    const ids = await writeWithoutFlush(t.deps, (uow) => queueWeeklyDigestEmails(uow, { weekStart }));
     expect(ids).toHaveLength(1);
     await send(ids);
     const email = await mail.waitForLatestEmail(reader.inbox, 5000);
@@ -228,7 +241,7 @@ describe('weekly digest', () => {
     for (const quiet of [idle, muted, a1, a2]) expect(mail.emails(quiet.inbox)).toEqual([]);
 
     // Once per user and week.
-    expect(await queueWeeklyDigestEmails(t.deps.database.db, keys, { weekStart })).toEqual([]);
+    expect(await writeWithoutFlush(t.deps, (uow) => queueWeeklyDigestEmails(uow, { weekStart }))).toEqual([]);
 
     // The people's way out: the GET page, then its button.
     const url = /^<([^>]+)>$/.exec(email.headers.get('list-unsubscribe') ?? '')?.[1] ?? '';

@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { eq, inArray, sql } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { emailLog } from '../../../src/db/schema.js';
+import { outboxSweepJobType } from '../../../src/jobs/system-jobs.js';
 import {
   digestWeekOf,
   previousWeekStart,
   queueNewFollowerEmail,
 } from '../../../src/modules/notifications/emails.js';
+import { weeklyDigestJobType } from '../../../src/modules/notifications/job-types.js';
+import { writeWithoutFlush } from '../../email/unflushed.js';
 import { emailRowsTo, waitForEmailRows } from '../../email/wait.js';
 import { createTestApp, type TestApp } from '../../support/app.js';
 import { type Inbox, type InboxServer, type ReceivedEmail, startInboxServer } from '../../support/inbox.js';
@@ -321,7 +324,7 @@ function eventSuite(label: string, extraEnv: () => Record<string, string>) {
       // The reader also got the two new-article emails; the digest comes after them.
       await settled(reader.email);
       const before = mail.emails(reader.inbox).length;
-      await t.deps.jobs.enqueue('notifications.weekly-digest', { weekOf });
+      await t.deps.jobs.enqueue(weeklyDigestJobType, { weekOf });
       const email = (await mail.waitForEmails(reader.inbox, before + 1, WAIT)).at(-1);
       if (!email) throw new Error('no digest');
       expect(email.subject).toBe(`Your Conduit weekly digest (week of ${weekOf})`);
@@ -334,8 +337,8 @@ function eventSuite(label: string, extraEnv: () => Record<string, string>) {
       expect(email.headers.get('list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
 
       // The week's digest exists: a second run sends nothing more.
-      await t.deps.jobs.enqueue('notifications.weekly-digest', { weekOf });
-      await t.deps.jobs.enqueue('notifications.weekly-digest', { weekOf, after: 0 });
+      await t.deps.jobs.enqueue(weeklyDigestJobType, { weekOf });
+      await t.deps.jobs.enqueue(weeklyDigestJobType, { weekOf, after: 0 });
       await settled(reader.email, muted.email);
       const [readerRow] = await emailRowsTo(db(), reader.email).then((rows) =>
         rows.filter((row) => row.template === 'weekly-digest'),
@@ -375,19 +378,16 @@ function eventSuite(label: string, extraEnv: () => Record<string, string>) {
       return { user, emailId: row.id };
     }
 
-    it('an email whose enqueue was lost is sent by the email.sweep job', async () => {
+    it('an email whose enqueue was lost is sent by the outbox sweep', async () => {
       const user = await person('lost');
-      // A row committed but never handed to the queue (the process died right after the commit).
-      const emailId = await queueNewFollowerEmail(db(), t.config, {
-        followerId: (await person('lf')).id,
-        followedId: user.id,
-      });
+      // A row committed with its job but never handed to the queue (the process died right after
+      // the commit).
+      const follower = await person('lf');
+      const emailId = await writeWithoutFlush(t.deps, (uow) =>
+        queueNewFollowerEmail(uow, { followerId: follower.id, followedId: user.id }),
+      );
       if (emailId === null) throw new Error('no row');
-      await db()
-        .update(emailLog)
-        .set({ updatedAt: sql`now() - interval '5 minutes'` })
-        .where(eq(emailLog.id, emailId));
-      await t.deps.jobs.enqueue('email.sweep', {});
+      await t.deps.jobs.enqueue(outboxSweepJobType, {});
       const email = await mail.waitForLatestEmail(user.inbox, WAIT);
       expect(email.subject).toContain('is now following you');
       const [row] = await waitForEmailRows(db(), [emailId], { timeoutMs: WAIT });

@@ -3,8 +3,8 @@ import { eq, inArray, like } from 'drizzle-orm';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { articles, emailLog, follows } from '../../../src/db/schema.js';
-import { jobDefinitions } from '../../../src/jobs/registry.js';
 import type { JobEnvelope } from '../../../src/jobs/runner.js';
+import { jobDefinitions } from '../../../src/jobs-registry.js';
 import { updatePreferences } from '../../../src/modules/notifications/service.js';
 import { createTestApp, type TestApp } from '../../support/app.js';
 import { describeWithRedis, TEST_REDIS_URL } from '../../support/services.js';
@@ -38,7 +38,7 @@ describeWithRedis('new-article fan-out on BullMQ', () => {
 
   /** What a worker does with the job, minus the queue's bookkeeping: runs its handler. */
   async function handle(job: Job<JobEnvelope>): Promise<void> {
-    const definition = jobDefinitions.find((candidate) => candidate.name === job.name);
+    const definition = jobDefinitions.find((candidate) => candidate.type.name === job.name);
     if (!definition) throw new Error(`no handler for ${job.name}`);
     await definition.handle(job.data.payload as never, {
       jobId: job.id ?? '',

@@ -1,18 +1,16 @@
-import { Type } from 'typebox';
 import type { Database } from '../db/client.js';
-import { PermanentJobError } from '../jobs/definition.js';
+import { defineJob, PermanentJobError } from '../jobs/definition.js';
 import { deliverEmail, PermanentEmailError } from './delivery.js';
+import { emailSendJobType } from './job-types.js';
 import type { Mailer } from './mailer.js';
 import type { EmailKeys } from './render.js';
 
 /**
- * The payload of the `email.send` job (src/jobs/payloads.ts); its handler is
- * src/jobs/handlers/email-send.ts, which calls runEmailSendJob with the job context's mailer.
+ * Retries of one email: with JOB_BACKOFF_MS = 2 s the waits double from 2 s to ~8.5 min, so an
+ * SMTP outage of about a quarter of an hour is ridden out (jitter shortens each wait by up to
+ * half). The row counts the same attempts and turns `failed` at the last one.
  */
-export const emailSendPayloadSchema = Type.Object(
-  { emailId: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) },
-  { additionalProperties: false },
-);
+export const EMAIL_SEND_ATTEMPTS = 10;
 
 export interface EmailSendContext {
   db: Database;
@@ -41,3 +39,10 @@ export async function runEmailSendJob(
     throw error;
   }
 }
+
+/** Delivers one email_log row over SMTP (idempotent: a sent row is skipped). */
+export const emailSendJob = defineJob(emailSendJobType, {
+  attempts: EMAIL_SEND_ATTEMPTS,
+  // runEmailSendJob turns a 5xx, an unknown row or the last attempt into PermanentJobError.
+  handle: (payload, ctx) => runEmailSendJob(ctx, ctx.mailer, payload),
+});
