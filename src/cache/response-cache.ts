@@ -1,3 +1,9 @@
+/**
+ * The response cache's core: versioned keys, the bypass/probe/replay state machine and the bodies
+ * kept per variant. One file (about 400 lines) because these share one state — the current
+ * versions, the bypass flag and the pending invalidations — that must change together; the stores
+ * (port.ts), the HTTP side (http.ts) and construction (create.ts) live apart.
+ */
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import pTimeout from 'p-timeout';

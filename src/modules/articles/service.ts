@@ -1,12 +1,13 @@
-import { and, eq, inArray, notInArray, type SQL, sql } from 'drizzle-orm';
+import { and, eq, type SQL, sql } from 'drizzle-orm';
 import { cacheWrites } from '../../cache/namespaces.js';
 import type { Transaction } from '../../db/client.js';
-import { articles, articleTags, favorites, tags } from '../../db/schema.js';
+import { articles, favorites } from '../../db/schema.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.js';
 import type { UnitOfWork } from '../../unit-of-work.js';
 import { recordArticlePublished, recordScheduledPublish } from './publishing.js';
 import { type FullArticleView, findVisibleArticleId, getArticleById, visibleTo } from './queries.js';
 import { slugCandidate, slugify } from './slug.js';
+import { linkTags, normalizeTags, resolveTags, setArticleTags } from './tagging.js';
 
 /**
  * The write side of articles. Each function runs in a unit of work (`runWrite`, src/unit-of-work.ts):
@@ -38,11 +39,6 @@ function futureTime(publishAt: string | null | undefined): Date | undefined {
 const SLUG_ATTEMPTS = 5;
 const SLUG_CONSTRAINT = 'articles_slug_key';
 
-/** Tags are trimmed, blank ones dropped, duplicates removed; stored order is irrelevant (reads sort). */
-export function normalizeTags(tagList: readonly string[]): string[] {
-  return [...new Set(tagList.map((tag) => tag.trim()).filter((tag) => tag !== ''))];
-}
-
 function requireText(fields: Record<string, string | undefined>): void {
   const blank = Object.entries(fields).filter(([, value]) => value !== undefined && value.trim() === '');
   if (blank.length > 0) {
@@ -57,60 +53,6 @@ function isUniqueViolation(error: unknown, constraint: string): boolean {
     if (fields.code === '23505') return (fields.constraint_name ?? fields.constraint) === constraint;
   }
   return false;
-}
-
-/**
- * The ids of the tags named `names`, creating the missing ones. Existing tags are only read: an
- * INSERT of a taken name waits for any open transaction that moved that tag's article count.
- * Missing tags are inserted with ON CONFLICT DO NOTHING (a concurrent create of the same tag waits
- * for the other transaction instead of failing), in sorted order so two transactions never lock
- * tag names in opposite orders.
- *
- * Call it before the transaction changes anything counted (publishing, linking, deleting a
- * published article): the counter triggers lock `article_counts` until commit, and holding it
- * while waiting for a tag name another writer holds could deadlock with that writer
- * (migrations/0002_article_counts_triggers.sql).
- */
-async function resolveTags(tx: Transaction, names: readonly string[]): Promise<number[]> {
-  if (names.length === 0) return [];
-  const found = await tx.select({ id: tags.id, name: tags.name }).from(tags).where(inArray(tags.name, names));
-  const missing = names.filter((name) => !found.some((tag) => tag.name === name)).sort();
-  if (missing.length === 0) return found.map((tag) => tag.id);
-  const created = await tx
-    .insert(tags)
-    .values(missing.map((name) => ({ name })))
-    .onConflictDoNothing({ target: tags.name })
-    .returning({ id: tags.id });
-  // Fewer rows than names: another transaction created some of them meanwhile; read them back.
-  const added =
-    created.length === missing.length
-      ? created
-      : await tx.select({ id: tags.id }).from(tags).where(inArray(tags.name, missing));
-  return [...found, ...added].map((tag) => tag.id);
-}
-
-/**
- * Links exactly these tags to the article: unlinks the others, links the new ones. Kept links are
- * left alone, so their tags' article counts do not move.
- */
-async function setArticleTags(tx: Transaction, articleId: number, tagIds: readonly number[]): Promise<void> {
-  await tx
-    .delete(articleTags)
-    .where(
-      and(
-        eq(articleTags.articleId, articleId),
-        tagIds.length === 0 ? undefined : notInArray(articleTags.tagId, [...tagIds]),
-      ),
-    );
-  await linkTags(tx, articleId, tagIds);
-}
-
-async function linkTags(tx: Transaction, articleId: number, tagIds: readonly number[]): Promise<void> {
-  if (tagIds.length === 0) return;
-  await tx
-    .insert(articleTags)
-    .values(tagIds.map((tagId) => ({ articleId, tagId })))
-    .onConflictDoNothing();
 }
 
 export async function createArticle(
