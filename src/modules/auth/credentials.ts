@@ -23,10 +23,15 @@ export const lowerEmail = sql`lower(${users.email})`;
 export const lowerUsername = sql`lower(${users.username})`;
 
 /** The account a login proved: enough to sign its tokens and to check its role. */
+/** The account behind valid credentials, as a login answers it: never the password hash. */
 export interface VerifiedUser {
   id: number;
+  email: string;
   username: string;
+  bio: string | null;
+  image: string | null;
   role: 'user' | 'admin';
+  emailVerifiedAt: Date | null;
   /** Signed into every token issued for the user (sessions.ts). */
   tokenVersion: number;
 }
@@ -45,8 +50,12 @@ export async function verifyCredentials(
   const [row] = await db
     .select({
       id: users.id,
+      email: users.email,
       username: users.username,
+      bio: users.bio,
+      image: users.image,
       role: users.role,
+      emailVerifiedAt: users.emailVerifiedAt,
       tokenVersion: users.tokenVersion,
       passwordHash: users.passwordHash,
     })

@@ -111,9 +111,9 @@ export const userRoutes: FastifyPluginAsyncTypebox<UserRoutesOptions> = async (
       },
     },
     async (request) => {
-      const verified = await verifyCredentials(db, request.body.user.email, request.body.user.password);
-      if (!verified) throw invalidCredentials();
-      return userView(await getUser(db, verified.id), accessTokens, defaultImage);
+      const user = await verifyCredentials(db, request.body.user.email, request.body.user.password);
+      if (!user) throw invalidCredentials();
+      return userView(user, accessTokens, defaultImage);
     },
   );
 
