@@ -111,6 +111,16 @@ export async function resendVerificationEmail(uow: UnitOfWork, userId: number): 
   return queueVerificationEmail(uow, user);
 }
 
+/** The row of `token` for `purpose` while it is genuine, unused and unexpired. */
+function usable(token: string, purpose: Purpose) {
+  return and(
+    eq(emailTokens.tokenHash, hashToken(token)),
+    eq(emailTokens.purpose, purpose),
+    isNull(emailTokens.usedAt),
+    gt(emailTokens.expiresAt, sql`now()`),
+  );
+}
+
 /** Spends a token if it is genuine, unused and unexpired; null otherwise. */
 async function spendToken(
   tx: Queryable,
@@ -121,14 +131,7 @@ async function spendToken(
   const [row] = await tx
     .update(emailTokens)
     .set({ usedAt: sql`now()` })
-    .where(
-      and(
-        eq(emailTokens.tokenHash, hashToken(token)),
-        eq(emailTokens.purpose, purpose),
-        isNull(emailTokens.usedAt),
-        gt(emailTokens.expiresAt, sql`now()`),
-      ),
-    )
+    .where(usable(token, purpose))
     .returning({ userId: emailTokens.userId, email: emailTokens.email });
   return row ?? null;
 }
@@ -136,17 +139,7 @@ async function spendToken(
 /** Whether the token would be accepted now, without spending it (the reset form page). */
 export async function isTokenUsable(db: Database, token: string, purpose: Purpose): Promise<boolean> {
   if (token.length === 0 || token.length > EMAIL_TOKEN_MAX_LENGTH) return false;
-  const [row] = await db
-    .select({ id: emailTokens.id })
-    .from(emailTokens)
-    .where(
-      and(
-        eq(emailTokens.tokenHash, hashToken(token)),
-        eq(emailTokens.purpose, purpose),
-        isNull(emailTokens.usedAt),
-        gt(emailTokens.expiresAt, sql`now()`),
-      ),
-    );
+  const [row] = await db.select({ id: emailTokens.id }).from(emailTokens).where(usable(token, purpose));
   return row !== undefined;
 }
 
