@@ -8,8 +8,14 @@ import {
   probeJob,
   probeJobType,
 } from './jobs/system-jobs.js';
-import { publishArticleJobType, publishDueArticlesJobType } from './modules/articles/job-types.js';
 import {
+  compactCountsJobType,
+  publishArticleJobType,
+  publishDueArticlesJobType,
+} from './modules/articles/job-types.js';
+import {
+  compactCountsJob,
+  compactCountsSchedule,
   publishArticleJob,
   publishDueArticlesJob,
   publishDueArticlesSchedule,
@@ -46,6 +52,7 @@ export const jobTypes: readonly JobType[] = [
   weeklyDigestJobType,
   publishArticleJobType,
   publishDueArticlesJobType,
+  compactCountsJobType,
   purgeRefreshTokensJobType,
   outboxSweepJobType,
   probeJobType,
@@ -58,6 +65,7 @@ export const jobDefinitions: readonly JobDefinition[] = [
   weeklyDigestJob,
   publishArticleJob,
   publishDueArticlesJob,
+  compactCountsJob,
   purgeRefreshTokensJob,
   outboxSweepJob,
   probeJob,
@@ -69,4 +77,5 @@ export const recurringJobs: readonly RecurringJob[] = [
   outboxSweepSchedule,
   purgeRefreshTokensSchedule,
   publishDueArticlesSchedule,
+  compactCountsSchedule,
 ];

@@ -7,6 +7,7 @@ import {
   jsonb,
   pgEnum,
   pgTable,
+  pgView,
   primaryKey,
   text,
   timestamp,
@@ -150,18 +151,14 @@ export const tags = pgTable(
   {
     id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
     name: text('name').notNull().unique('tags_name_key'),
-    // Published articles with this tag: `?tag=`'s articlesCount without counting. Kept by
-    // triggers (migrations/0002_article_counts_triggers.sql), in the transaction of every change.
+    // Frozen since migration 0009 (the counts moved to `article_count_shards`); kept one release
+    // so that an instance still on the code before it reads a stale count rather than failing.
     articlesCount: integer('articles_count').notNull().default(0),
   },
   (t) => [check('tags_articles_count_nonnegative', sql`${t.articlesCount} >= 0`)],
 );
 
-/**
- * One row: how many articles are published, the unfiltered list's articlesCount without counting.
- * Kept by the same triggers as `tags.articles_count`; the row is also the lock that serialises
- * every counter change (see the migration).
- */
+/** Frozen since migration 0009, kept one release like `tags.articles_count`. */
 export const articleCounts = pgTable(
   'article_counts',
   {
@@ -173,6 +170,31 @@ export const articleCounts = pgTable(
     check('article_counts_published_nonnegative', sql`${t.published} >= 0`),
   ],
 );
+
+/**
+ * The counters behind articlesCount of the unfiltered list (`tag_id` 0) and of `?tag=` (a tag's
+ * id): published articles, kept by triggers in the transaction of every change
+ * (migrations/0002_…, 0009_…). Each counter is split into shards so that concurrent writers never
+ * update the same row: a transaction adds to the shard of its database backend
+ * (`shard` = pg_backend_pid(), which runs one transaction at a time), and the
+ * `articles.compact-counts` job folds idle shards into shard 0. A counter is the sum of its
+ * shards: read it through `articleCountTotals`. A single shard may be negative.
+ */
+export const articleCountShards = pgTable(
+  'article_count_shards',
+  {
+    tagId: integer('tag_id').notNull(),
+    shard: integer('shard').notNull(),
+    published: integer('published').notNull(),
+  },
+  (t) => [primaryKey({ name: 'article_count_shards_pkey', columns: [t.tagId, t.shard] })],
+);
+
+/** Each counter of `article_count_shards` summed (migrations/0009_…); a filter on tag_id reads only its shards. */
+export const articleCountTotals = pgView('article_count_totals', {
+  tagId: integer('tag_id').notNull(),
+  published: integer('published').notNull(),
+}).existing();
 
 export const articleTags = pgTable(
   'article_tags',

@@ -19,14 +19,20 @@ async function rows(db: Database, query: ReturnType<typeof sql>): Promise<Record
   return result.rows ?? (result as unknown as Record<string, unknown>[]);
 }
 
-/** Everything that makes up a schema's shape, as sorted text with the schema name taken out. */
+/**
+ * Everything that makes up a schema's tables, as sorted text with the schema name taken out.
+ * Views, like functions and triggers, come from custom migrations (schema.ts declares them
+ * `.existing()`), so only tables are compared.
+ */
 async function describeSchema(db: Database, name: string): Promise<string[]> {
   const parts = await Promise.all([
     rows(
       db,
       sql`select table_name || '.' || column_name || ' ' || data_type || ' ' || coalesce(udt_name, '') || ' null=' ||
         is_nullable || ' default=' || coalesce(column_default, '') || ' identity=' || is_identity as line
-        from information_schema.columns where table_schema = ${name}`,
+        from information_schema.columns where table_schema = ${name}
+        and table_name in (select table_name from information_schema.tables
+          where table_schema = ${name} and table_type = 'BASE TABLE')`,
     ),
     rows(
       db,

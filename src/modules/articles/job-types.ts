@@ -12,3 +12,9 @@ export const publishDueArticlesJobType = jobType(
   'articles.publish-due',
   Type.Object({}, { additionalProperties: false }),
 );
+
+/** Folds the article counters' idle shards into one (every 10 minutes; see articleCountShards). */
+export const compactCountsJobType = jobType(
+  'articles.compact-counts',
+  Type.Object({}, { additionalProperties: false }),
+);

@@ -1,6 +1,7 @@
+import { sql } from 'drizzle-orm';
 import { defineJob, recurring } from '../../jobs/definition.js';
 import { runWrite } from '../../unit-of-work.js';
-import { publishArticleJobType, publishDueArticlesJobType } from './job-types.js';
+import { compactCountsJobType, publishArticleJobType, publishDueArticlesJobType } from './job-types.js';
 import { isAlmostDue, publishArticleIfDue, publishDueBatch } from './publishing.js';
 
 /**
@@ -47,4 +48,26 @@ export const publishDueArticlesSchedule = recurring({
   payload: {},
   // Scheduled publishing is minute-accurate even when a delayed publish job was lost.
   everyMs: () => 60_000,
+});
+
+/**
+ * Keeps each article counter's shards few: a counter gains a shard per database backend that
+ * moves it, and a list reads all of them (migrations/0009_…). Never waits for a writer.
+ */
+export const compactCountsJob = defineJob(compactCountsJobType, {
+  // The next scheduled run is the retry.
+  attempts: 1,
+  async handle(_payload, ctx) {
+    const result = (await ctx.db.execute(sql`select article_counts_compact() as folded`)) as {
+      rows: { folded: number }[];
+    };
+    ctx.log.debug({ folded: result.rows[0]?.folded }, 'article counter shards compacted');
+  },
+});
+
+export const compactCountsSchedule = recurring({
+  id: 'compact-article-counts',
+  type: compactCountsJobType,
+  payload: {},
+  everyMs: () => 10 * 60_000,
 });

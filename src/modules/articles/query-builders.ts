@@ -1,6 +1,6 @@
 import { and, count, desc, eq, isNotNull, or, type Placeholder, type SQL, sql } from 'drizzle-orm';
 import type { Queryable } from '../../db/client.js';
-import { articleCounts, articles, favorites, follows, tags, users } from '../../db/schema.js';
+import { articleCountTotals, articles, favorites, follows, tags, users } from '../../db/schema.js';
 import { type ProfileView, profileColumns, usernameIs } from '../profiles/service.js';
 
 /**
@@ -100,22 +100,29 @@ function filterCondition(filter: FilterShape): SQL | undefined {
   );
 }
 
+/** The `article_count_totals` row of all published articles; a tag's row has the tag's id. */
+const ALL_ARTICLES_COUNTER = 0;
+
+function tagIdOf(name: string | Placeholder): SQL<number> {
+  return sql<number>`(select ${tags.id} from ${tags} where ${tags.name} = ${name})`;
+}
+
 /**
  * How many articles the filter matches, as a scalar subquery of the page statement: one round trip
- * for the page and its total. No filter or `?tag=` alone read the counter the triggers keep
- * (migrations/0002_…); the others count the matching rows.
+ * for the page and its total. No filter or `?tag=` alone read the counters the triggers keep
+ * (`article_count_totals`, migrations/0009_…); the others count the matching rows.
  */
 function totalOf(filter: FilterShape): SQL<number> {
   const keys = FILTERS.filter((key) => filter[key] !== undefined);
   if (keys.length === 0) {
-    // The row id is bound, not written: it is the one parameter of the first-page statements
+    // The counter id is bound, not written: it is the one parameter of the first-page statements
     // (prepared.ts), which a driver would otherwise send through the simple protocol, planned on
     // every execution.
-    const row = 1;
-    return sql<number>`(select ${articleCounts.published} from ${articleCounts} where ${articleCounts.id} = ${row})`;
+    const all = ALL_ARTICLES_COUNTER;
+    return sql<number>`(select ${articleCountTotals.published} from ${articleCountTotals} where ${articleCountTotals.tagId} = ${all})`;
   }
   if (keys.length === 1 && filter.tag !== undefined) {
-    return sql<number>`(select ${tags.articlesCount} from ${tags} where ${tags.name} = ${filter.tag})`;
+    return sql<number>`(select ${articleCountTotals.published} from ${articleCountTotals} where ${articleCountTotals.tagId} = ${tagIdOf(filter.tag)})`;
   }
   return sql<number>`(select count(*)::integer from ${articles} where ${filterCondition(filter)})`;
 }
@@ -152,16 +159,17 @@ export function countQuery(db: Queryable, filter: FilterShape) {
 
 /**
  * The total alone, for a page past the end (no row to carry it): no filter and `?tag=` alone read
- * the counters the database keeps (`article_counts`, `tags.articles_count`), the others count.
+ * the counters the database keeps (`article_count_totals`), the others count.
  */
 export function totalAloneQuery(db: Queryable, filter: FilterShape) {
   const keys = FILTERS.filter((key) => filter[key] !== undefined);
-  if (keys.length === 0) {
-    return db.select({ count: articleCounts.published }).from(articleCounts).where(eq(articleCounts.id, 1));
-  }
-  if (keys.length === 1 && filter.tag !== undefined) {
-    return db.select({ count: tags.articlesCount }).from(tags).where(eq(tags.name, filter.tag));
-  }
+  const counter = (tagId: number | SQL) =>
+    db
+      .select({ count: articleCountTotals.published })
+      .from(articleCountTotals)
+      .where(eq(articleCountTotals.tagId, tagId));
+  if (keys.length === 0) return counter(ALL_ARTICLES_COUNTER);
+  if (keys.length === 1 && filter.tag !== undefined) return counter(tagIdOf(filter.tag));
   return countQuery(db, filter);
 }
 

@@ -65,7 +65,6 @@ export async function createArticle(
   const base = slugify(title);
   const scheduledFor = futureTime(input.publishAt);
   const { tx } = uow;
-  // Before the article: inserting a published one locks the counters (see resolveTags).
   const tagIds = await resolveTags(tx, normalizeTags(input.tagList ?? []));
   let id: number | undefined;
   // The unique index decides: ON CONFLICT DO NOTHING waits for a concurrent insert of the same
@@ -174,7 +173,6 @@ export async function updateArticle(
     ...(changes.body === undefined ? {} : { body: changes.body }),
     ...schedule,
   };
-  // Tags before the publishing UPDATE below: resolveTags must run before anything counted.
   if (changes.tagList !== undefined) {
     await setArticleTags(tx, article.id, await resolveTags(tx, normalizeTags(changes.tagList)));
   }

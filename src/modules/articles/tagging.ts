@@ -10,16 +10,11 @@ export function normalizeTags(tagList: readonly string[]): string[] {
 }
 
 /**
- * The ids of the tags named `names`, creating the missing ones. Existing tags are only read: an
- * INSERT of a taken name waits for any open transaction that moved that tag's article count.
- * Missing tags are inserted with ON CONFLICT DO NOTHING (a concurrent create of the same tag waits
- * for the other transaction instead of failing), in sorted order so two transactions never lock
- * tag names in opposite orders.
- *
- * Call it before the transaction changes anything counted (publishing, linking, deleting a
- * published article): the counter triggers lock `article_counts` until commit, and holding it
- * while waiting for a tag name another writer holds could deadlock with that writer
- * (migrations/0002_article_counts_triggers.sql).
+ * The ids of the tags named `names`, creating the missing ones. Existing tags are only read, so
+ * writers sharing a tag never wait for each other. Missing tags are inserted with ON CONFLICT DO
+ * NOTHING (a concurrent create of the same new tag waits for the other transaction instead of
+ * failing), in sorted order so two transactions never wait for each other's new names in
+ * opposite orders.
  */
 export async function resolveTags(tx: Transaction, names: readonly string[]): Promise<number[]> {
   if (names.length === 0) return [];
