@@ -98,6 +98,10 @@ export async function measureFanOut(
         await deps.jobs.flush(ids);
         sawQueued(ids);
       },
+      flushRecorded: async (rows) => {
+        await deps.jobs.flushRecorded(rows);
+        sawQueued(rows.map((row) => row.id));
+      },
       sweepOutbox: () => deps.jobs.sweepOutbox(),
     };
     // Production writes one log line per attempt: written here too, to /dev/null.

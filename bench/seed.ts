@@ -102,7 +102,7 @@ export async function seed(db: Database, size: SeedSize = DEFAULT_SIZE): Promise
   // queue (new follower, new comment) are deleted at the end: a fresh bench database has no mail to send.
   const writes: WriteDeps = {
     db,
-    jobs: { flush: async () => {} },
+    jobs: { flushRecorded: async () => {} },
     cache: { invalidate: async () => {} },
     config: { jwtSecret: 'bench-seed', appUrl: 'http://localhost' },
   };

@@ -3,7 +3,7 @@ import { type QueueEmailInput, queueEmails } from './email/log.js';
 import type { EmailKeys } from './email/render.js';
 import type { EmailTemplateName } from './email/templates/index.js';
 import type { JobEnqueuer, JobType, PayloadOf } from './jobs/definition.js';
-import { type RecordJobOptions, recordJob } from './jobs/outbox.js';
+import { type OutboxRow, type RecordJobOptions, recordJobs } from './jobs/outbox.js';
 
 /**
  * The one write path. A write — a request's or a job's — runs as
@@ -16,7 +16,7 @@ import { type RecordJobOptions, recordJob } from './jobs/outbox.js';
  * - `uow.invalidate(namespaces)`: response-cache namespaces (src/cache/namespaces.ts).
  *
  * After the commit, and only then, runWrite invalidates the namespaces (so the caller never reads
- * its own write stale) and hands the recorded jobs to the queue (`jobs.flush`, which never throws:
+ * its own write stale) and hands the recorded jobs to the queue (`jobs.flushRecorded`, which never throws:
  * a lost enqueue is caught by the `system.outbox-sweep` job). A write that throws records nothing.
  */
 export interface UnitOfWork {
@@ -37,29 +37,29 @@ export interface UnitOfWork {
  */
 export interface WriteDeps {
   readonly db: Database;
-  readonly jobs: Pick<JobEnqueuer, 'flush'>;
+  readonly jobs: Pick<JobEnqueuer, 'flushRecorded'>;
   readonly cache: { invalidate(namespaces: readonly string[]): Promise<void> };
   /** Renders each email's subject and seals its secrets when it is queued. */
   readonly config: EmailKeys;
 }
 
 export async function runWrite<T>(deps: WriteDeps, work: (uow: UnitOfWork) => Promise<T>): Promise<T> {
-  const jobIds: string[] = [];
+  const recorded: OutboxRow[] = [];
   const namespaces = new Set<string>();
   const result = await deps.db.transaction((tx) =>
     work({
       tx,
       async job(type, payload, options) {
-        jobIds.push(await recordJob(tx, type, payload, options));
+        recorded.push(...(await recordJobs(tx, type, [{ payload, ...options }])));
       },
       async email(input) {
         const queued = await queueEmails(tx, deps.config, [input]);
-        jobIds.push(...queued.jobIds);
+        recorded.push(...queued.jobs);
         return queued.emailIds[0] ?? null;
       },
       async emails(inputs) {
         const queued = await queueEmails(tx, deps.config, inputs);
-        jobIds.push(...queued.jobIds);
+        recorded.push(...queued.jobs);
         return queued.emailIds;
       },
       invalidate(list) {
@@ -68,6 +68,6 @@ export async function runWrite<T>(deps: WriteDeps, work: (uow: UnitOfWork) => Pr
     }),
   );
   if (namespaces.size > 0) await deps.cache.invalidate([...namespaces]);
-  await deps.jobs.flush(jobIds);
+  await deps.jobs.flushRecorded(recorded);
   return result;
 }

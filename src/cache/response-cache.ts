@@ -6,7 +6,6 @@
  */
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import pTimeout from 'p-timeout';
 import type { CacheStore } from './port.js';
 
 export type CacheOutcome = 'HIT' | 'MISS' | 'BYPASS';
@@ -83,15 +82,19 @@ export interface CacheStats {
 const EVERYTHING = '*';
 
 /**
- * Timers run before I/O in an event-loop turn: after a stall (GC, CPU-bound work) a timeout would
- * win over an answer already waiting on the socket. Firing from setImmediate lets that answer in.
+ * `operation`, or a rejection once `ms` have passed without an answer. Timers run before I/O in an
+ * event-loop turn: after a stall (GC, CPU-bound work) a timeout would win over an answer already
+ * waiting on the socket, so the timeout fires from setImmediate, which lets that answer in.
+ * Not p-timeout: it builds its error, stack trace included, on every call, and every cache hit
+ * makes such a call; here the error is built only when the timer fires.
  */
-const afterPendingIo = {
-  // Typed as the whole of Node's setTimeout by p-timeout, which only calls it as (callback, ms).
-  setTimeout: ((fire: () => void, ms: number) =>
-    setTimeout(() => setImmediate(fire), ms)) as typeof setTimeout,
-  clearTimeout,
-};
+function withinMs<T>(operation: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => setImmediate(() => reject(new Error(`no answer within ${ms} ms`))), ms);
+  });
+  return Promise.race([operation, timeout]).finally(() => clearTimeout(timer));
+}
 
 /**
  * Versioned-namespace response cache on top of a CacheStore.
@@ -309,11 +312,7 @@ export class ResponseCache {
 
   private bounded<T>(operation: Promise<T>): Promise<T> {
     if (!this.store.remote) return operation;
-    return pTimeout(operation, {
-      milliseconds: this.timeoutMs,
-      message: `no answer within ${this.timeoutMs} ms`,
-      customTimers: afterPendingIo,
-    });
+    return withinMs(operation, this.timeoutMs);
   }
 
   private remember(namespaces: readonly string[]): void {

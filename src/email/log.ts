@@ -1,7 +1,7 @@
 import { and, count, desc, eq, type SQL } from 'drizzle-orm';
 import type { Database, Queryable } from '../db/client.js';
 import { emailLog } from '../db/schema.js';
-import { recordJobs } from '../jobs/outbox.js';
+import { type OutboxRow, recordJobs } from '../jobs/outbox.js';
 import { deriveKey, seal } from './crypto.js';
 import { emailSendDedupeKey, emailSendJobType } from './job-types.js';
 import { type EmailKeys, renderFor } from './render.js';
@@ -27,7 +27,8 @@ export function sealingKey(jwtSecret: string): Buffer {
 /** What queueEmails wrote: the new email_log rows and the outbox rows of their `email.send` jobs. */
 export interface QueuedEmails {
   emailIds: number[];
-  jobIds: string[];
+  /** The outbox rows of their `email.send` jobs. */
+  jobs: OutboxRow[];
 }
 
 /**
@@ -44,7 +45,7 @@ export async function queueEmails<K extends EmailTemplateName>(
   keys: EmailKeys,
   inputs: readonly QueueEmailInput<K>[],
 ): Promise<QueuedEmails> {
-  if (inputs.length === 0) return { emailIds: [], jobIds: [] };
+  if (inputs.length === 0) return { emailIds: [], jobs: [] };
   const key = sealingKey(keys.jwtSecret);
   const rows = inputs.map((input) => {
     const secrets: Record<string, unknown> = {};
@@ -73,12 +74,12 @@ export async function queueEmails<K extends EmailTemplateName>(
     .returning({ id: emailLog.id });
   const emailIds = inserted.map((row) => row.id);
   // New email rows, so new dedupe keys: one outbox row each.
-  const jobIds = await recordJobs(
+  const jobs = await recordJobs(
     tx,
     emailSendJobType,
     emailIds.map((emailId) => ({ payload: { emailId }, dedupeKey: emailSendDedupeKey(emailId) })),
   );
-  return { emailIds, jobIds };
+  return { emailIds, jobs };
 }
 
 export interface EmailLogFilter {

@@ -75,10 +75,23 @@ export interface JobEnqueuer {
    * have been added: enqueue the same list again (with fixed job ids, the added ones are no-ops).
    */
   enqueueMany<T extends JobType>(type: T, jobs: readonly JobToEnqueue<T>[]): Promise<string[]>;
-  /** Enqueues recorded outbox rows (after their transaction committed); never throws. */
+  /** Enqueues recorded outbox rows still pending (after their transaction committed); never throws. */
   flush(outboxIds: readonly string[]): Promise<void>;
+  /**
+   * `flush` for rows the caller has just recorded and committed (`recordJobs` returns them): no
+   * read back. Never throws.
+   */
+  flushRecorded(rows: readonly OutboxRow[]): Promise<void>;
   /** Enqueues every outbox row recorded but not enqueued (or enqueued long ago and not done). */
   sweepOutbox(): Promise<number>;
+}
+
+/** An outbox row as the queue needs it; the id is the job id. */
+export interface OutboxRow {
+  id: string;
+  name: string;
+  payload: Record<string, unknown>;
+  runAt: Date;
 }
 
 /**

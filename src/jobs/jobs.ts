@@ -159,6 +159,20 @@ export function createJobs({
       }
     },
 
+    async flushRecorded(rows) {
+      try {
+        await enqueueRows(rows);
+      } catch (error) {
+        log.warn(
+          {
+            outboxIds: rows.map((row) => row.id),
+            error: error instanceof Error ? error.message : String(error),
+          },
+          'enqueue after commit failed; the outbox sweep will retry',
+        );
+      }
+    },
+
     async sweepOutbox() {
       return enqueueRows(await rowsToSweep(db));
     },

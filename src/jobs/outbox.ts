@@ -2,7 +2,9 @@ import { and, asc, eq, inArray, lt, ne, or, sql } from 'drizzle-orm';
 import { Value } from 'typebox/value';
 import type { Database, Queryable } from '../db/client.js';
 import { jobOutbox } from '../db/schema.js';
-import type { JobType, PayloadOf } from './definition.js';
+import type { JobType, OutboxRow, PayloadOf } from './definition.js';
+
+export type { OutboxRow };
 
 /** Rows the sweep hands to the queue per run; the next run takes the rest. */
 const SWEEP_BATCH = 500;
@@ -16,13 +18,6 @@ export interface RecordJobOptions {
   dedupeKey?: string;
 }
 
-export interface OutboxRow {
-  id: string;
-  name: string;
-  payload: Record<string, unknown>;
-  runAt: Date;
-}
-
 function checkPayload(type: JobType, payload: unknown): Record<string, unknown> {
   if (!Value.Check(type.payload, payload)) {
     throw new TypeError(`outbox: payload of ${type.name} does not match its schema`);
@@ -30,18 +25,25 @@ function checkPayload(type: JobType, payload: unknown): Record<string, unknown> 
   return payload as Record<string, unknown>;
 }
 
+const rowColumns = {
+  id: jobOutbox.id,
+  name: jobOutbox.name,
+  payload: jobOutbox.payload,
+  runAt: jobOutbox.runAt,
+};
+
 /**
  * Records jobs of one type in the caller's transaction, in one INSERT, so they exist exactly when
- * the change does; the row id is the job id. Returns the ids of the rows inserted (a dedupe key
- * recorded before is left out). Called by the unit of work (src/unit-of-work.ts), whose commit
- * hands the ids to `jobs.flush`; if that enqueue is lost, the outbox sweep enqueues the rows
+ * the change does; the row id is the job id. Returns the rows inserted (a dedupe key recorded
+ * before is left out). Called by the unit of work (src/unit-of-work.ts), whose commit hands the
+ * rows to `jobs.flushRecorded`; if that enqueue is lost, the outbox sweep enqueues the rows
  * within OUTBOX_SWEEP_INTERVAL.
  */
 export async function recordJobs<T extends JobType>(
   tx: Queryable,
   type: T,
   jobs: readonly ({ payload: PayloadOf<T> } & RecordJobOptions)[],
-): Promise<string[]> {
+): Promise<OutboxRow[]> {
   if (jobs.length === 0) return [];
   const rows = jobs.map(({ payload, runAt, dedupeKey }) => ({
     name: type.name,
@@ -49,12 +51,11 @@ export async function recordJobs<T extends JobType>(
     dedupeKey: dedupeKey ?? null,
     ...(runAt ? { runAt } : {}),
   }));
-  const inserted = await tx
+  return tx
     .insert(jobOutbox)
     .values(rows)
     .onConflictDoNothing({ target: jobOutbox.dedupeKey })
-    .returning({ id: jobOutbox.id });
-  return inserted.map((row) => row.id);
+    .returning(rowColumns);
 }
 
 /** One job of `recordJobs`; with a dedupe key recorded before, the id of that earlier row. */
@@ -64,8 +65,8 @@ export async function recordJob<T extends JobType>(
   payload: PayloadOf<T>,
   options: RecordJobOptions = {},
 ): Promise<string> {
-  const [id] = await recordJobs(tx, type, [{ payload, ...options }]);
-  if (id) return id;
+  const [row] = await recordJobs(tx, type, [{ payload, ...options }]);
+  if (row) return row.id;
   const [existing] = await tx
     .select({ id: jobOutbox.id })
     .from(jobOutbox)
@@ -73,13 +74,6 @@ export async function recordJob<T extends JobType>(
   if (!existing) throw new Error(`recordJob: no row for dedupe key of ${type.name}`);
   return existing.id;
 }
-
-const rowColumns = {
-  id: jobOutbox.id,
-  name: jobOutbox.name,
-  payload: jobOutbox.payload,
-  runAt: jobOutbox.runAt,
-};
 
 export function pendingRows(db: Database, ids: readonly string[]): Promise<OutboxRow[]> {
   if (ids.length === 0) return Promise.resolve([]);

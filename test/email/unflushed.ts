@@ -7,5 +7,5 @@ import { runWrite, type UnitOfWork } from '../../src/unit-of-work.js';
  * what tests that send by hand (deliverEmail) start from.
  */
 export function writeWithoutFlush<T>(deps: Deps, work: (uow: UnitOfWork) => Promise<T>): Promise<T> {
-  return runWrite({ ...deps.writes, jobs: { flush: async () => {} } }, work);
+  return runWrite({ ...deps.writes, jobs: { flushRecorded: async () => {} } }, work);
 }

@@ -29,7 +29,7 @@ export async function queueBurst(t: TestApp, mail: InboxServer, count: number): 
   const run = randomBytes(4).toString('hex');
   const inboxes = Array.from({ length: count }, () => mail.createInbox());
   const byRecipient = new Map(inboxes.map((inbox) => [inbox.emailAddress.toLowerCase(), inbox]));
-  const { emailIds: ids, jobIds } = await t.deps.database.db.transaction((tx) =>
+  const { emailIds: ids, jobs } = await t.deps.database.db.transaction((tx) =>
     queueEmails(
       tx,
       t.config,
@@ -42,6 +42,7 @@ export async function queueBurst(t: TestApp, mail: InboxServer, count: number): 
       })),
     ),
   );
+  const jobIds = jobs.map((job) => job.id);
   if (ids.length !== count || jobIds.length !== count) throw new Error(`queued ${ids.length} of ${count}`);
   const rows = await t.deps.database.db
     .select({ id: emailLog.id, recipient: emailLog.recipient })

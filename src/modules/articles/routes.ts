@@ -161,7 +161,9 @@ export const articleRoutes: FastifyPluginAsyncTypebox<ArticleRoutesOptions> = as
     async (request, reply) => {
       const viewer = requireViewer(request);
       const article = await runWrite(writes, (uow) => createArticle(uow, viewer.id, request.body.article));
-      return reply.code(201).send(await single(article, viewer.id));
+      // No flags to look up: nobody has favorited a new article yet, and nobody follows themselves.
+      const flags = { favorited: new Set<number>(), following: new Set<number>() };
+      return reply.code(201).send({ article: presentArticle(article, flags, defaultImage) });
     },
   );
 

@@ -219,7 +219,9 @@ describe('query count', () => {
     const statements = preparedStatements(t.deps.database.db);
     expect(statements.firstPage(7)).toBeDefined();
     expect(statements.firstPage(7)).toBe(statements.firstPage(7));
-    expect(statements.firstPage(7)).not.toBe(statements.firstPage(8));
+    // Compared as a boolean: `not.toBe` compares two statements deeply as well, and Drizzle's view
+    // proxies (the counter view) make that comparison endless.
+    expect(statements.firstPage(7) === statements.firstPage(8)).toBe(false);
     expect(preparedStatements(t.deps.database.db)).toBe(statements);
     for (const refused of [0, -1, 1.5, PAGE_LIMIT_MAX + 1, Number.NaN]) {
       expect(statements.firstPage(refused), String(refused)).toBeUndefined();
