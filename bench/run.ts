@@ -54,6 +54,9 @@ import { BENCH_PASSWORD, BENCH_USER, seed } from './seed.js';
  * BENCH_ROUNDS (default 1): every selected scenario (and its "before") runs that many times,
  * alternating, and each row reports the median round: noise on a shared machine moves both sides.
  * With BENCH_ONLY, the fan-out and the worker drain run only when named ("fan-out", "worker").
+ *
+ * The database paths as the data grows (20,000 → 1,000,000 articles): `npm run bench:growth`
+ * (bench/growth.ts). The server helpers both use live in bench/harness.ts.
  */
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 6);
