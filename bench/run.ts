@@ -1,12 +1,8 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import autocannon, { type Request, type Result } from 'autocannon';
-import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
@@ -14,9 +10,25 @@ import { createDeps } from '../src/deps.js';
 import { probeJobType } from '../src/jobs/system-jobs.js';
 import { createAccessTokenSigner } from '../src/modules/auth/access-token.js';
 import { type FanOutResult, measureFanOut, within } from './fan-out.js';
+import {
+  ADMIN_URL,
+  cleanup,
+  cpuSeconds,
+  databaseUrl,
+  dataDir,
+  dbName,
+  json,
+  jwtSecret,
+  log,
+  median,
+  prefixes,
+  rssMb,
+  runId,
+  type Server,
+  serverEnv,
+  startServer,
+} from './harness.js';
 import { BENCH_PASSWORD, BENCH_USER, seed } from './seed.js';
-
-const execFileAsync = promisify(execFile);
 
 /**
  * `npm run bench`: a fresh PostgreSQL database + the local Redis (own key prefixes), a seeded
@@ -42,19 +54,18 @@ const execFileAsync = promisify(execFile);
  * BENCH_ROUNDS (default 1): every selected scenario (and its "before") runs that many times,
  * alternating, and each row reports the median round: noise on a shared machine moves both sides.
  * With BENCH_ONLY, the fan-out and the worker drain run only when named ("fan-out", "worker").
+ *
+ * The database paths as the data grows (20,000 → 1,000,000 articles): `npm run bench:growth`
+ * (bench/growth.ts). The server helpers both use live in bench/harness.ts.
  */
 
-const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DURATION = Number(process.env.BENCH_DURATION ?? 6);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
-const NODE_ARGS = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
 const WORKER_JOBS = 10_000;
 /** Signed-in users of the "many viewers" scenario, each request from the next one. */
 const VIEWERS = 1000;
-const ROOT = path.resolve(import.meta.dirname, '..');
 const COMPARE_ROOT = process.env.BENCH_COMPARE_ROOT;
 const COMPARE_ENV = Object.fromEntries(
   (process.env.BENCH_COMPARE_ENV ?? '')
@@ -63,153 +74,6 @@ const COMPARE_ENV = Object.fromEntries(
     .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
 );
 const COMPARE = COMPARE_ROOT !== undefined || Object.keys(COMPARE_ENV).length > 0;
-
-const runId = randomBytes(4).toString('hex');
-const dbName = `conduit_bench_${runId}`;
-const prefixes = {
-  QUEUE_PREFIX: `conduit-bench-${runId}`,
-  CACHE_KEY_PREFIX: `conduit-bench-${runId}:cache:`,
-  RATE_LIMIT_KEY_PREFIX: `conduit-bench-${runId}:rl:`,
-};
-// One secret for every server of the run: a token from one is valid on the others.
-const jwtSecret = `bench-${randomBytes(32).toString('base64url')}`;
-const dataDir = mkdtempSync(path.join(os.tmpdir(), 'conduit-bench-'));
-
-function databaseUrl(): string {
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${dbName}`;
-  return url.toString();
-}
-
-function log(message: string): void {
-  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
-}
-
-const serverEnv = (port: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
-  PATH: process.env.PATH,
-  NODE_ENV: 'production',
-  HOST: '127.0.0.1',
-  PORT: String(port),
-  DATABASE_URL: databaseUrl(),
-  REDIS_URL,
-  JWT_SECRET: jwtSecret,
-  DATA_DIR: dataDir,
-  MIGRATE_ON_START: 'false',
-  RUN_JOBS_IN_API: 'false',
-  LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
-  // The login and favorite scenarios would otherwise hit the per-address / per-account limits.
-  AUTH_RATE_LIMIT_IP_MAX: '1000000',
-  AUTH_RATE_LIMIT_ACCOUNT_MAX: '1000000',
-  // As `npm start` sets it: argon2's 19 MiB buffers otherwise stay in per-thread malloc arenas.
-  MALLOC_ARENA_MAX: '2',
-  ...prefixes,
-  ...extra,
-});
-
-interface Server {
-  process: ChildProcess;
-  url: string;
-}
-
-const servers: Server[] = [];
-
-/**
- * How production runs the server: the build (`npm run build`) with `npm run start:prod`'s node
- * flags, made once per tree into `.build-bench/` (directly under the root, as dist/ is, so
- * migrations/ is found).
- * A tree without tsconfig.build.json (a comparison from before it existed), or BENCH_TSX=1, runs
- * the sources with `node --import tsx` (not the tsx CLI: one process, so its pid is the server's).
- */
-const builds = new Map<string, Promise<string[]>>();
-
-/** The node flags of the tree's `npm run start:prod`, so the server runs as production runs it. */
-function productionNodeFlags(root: string): string[] {
-  const { scripts } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
-    scripts?: Record<string, string>;
-  };
-  return (scripts?.['start:prod'] ?? '').split(/\s+/).filter((word) => word.startsWith('--'));
-}
-
-function serverArgs(root: string): Promise<string[]> {
-  let args = builds.get(root);
-  if (!args) {
-    args = (async () => {
-      if (process.env.BENCH_TSX === '1' || !existsSync(path.join(root, 'tsconfig.build.json'))) {
-        return ['--import', 'tsx', 'src/server.ts'];
-      }
-      const outDir = path.join(root, '.build-bench');
-      rmSync(outDir, { recursive: true, force: true });
-      log(`building ${root}`);
-      await execFileAsync(
-        path.join(ROOT, 'node_modules/.bin/tsc'),
-        ['-p', 'tsconfig.build.json', '--outDir', outDir],
-        {
-          cwd: root,
-        },
-      );
-      return [...productionNodeFlags(root), path.join(outDir, 'server.js')];
-    })();
-    builds.set(root, args);
-  }
-  return args;
-}
-
-async function startServer(port: number, extra: Record<string, string> = {}, root = ROOT): Promise<Server> {
-  const child = spawn(process.execPath, [...NODE_ARGS, ...(await serverArgs(root))], {
-    cwd: root,
-    env: serverEnv(port, extra),
-    // Production logs (one line per request) go to /dev/null: written, not kept.
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const server = { process: child, url: `http://127.0.0.1:${port}` };
-  servers.push(server);
-  // Generous: on a busy machine several servers start at once, through tsx with BENCH_TSX=1.
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`server on ${port} exited with ${child.exitCode}`);
-    try {
-      const response = await fetch(`${server.url}/health/ready`);
-      if (response.ok) return server;
-    } catch {
-      // not listening yet
-    }
-    await sleep(200);
-  }
-  throw new Error(`server on ${port} did not become ready`);
-}
-
-async function stopServer(server: Server): Promise<void> {
-  if (server.process.exitCode !== null) return;
-  const exited = new Promise((resolve) => server.process.once('exit', resolve));
-  server.process.kill('SIGTERM');
-  await Promise.race([exited, sleep(12_000, undefined, { ref: false })]);
-}
-
-function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
-  return kb / 1024;
-}
-
-/**
- * CPU seconds (user + system) the process has used: per request, it is what a change costs,
- * much less moved by other load on the machine than req/s.
- */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  // utime and stime, fields 14 and 15 of proc(5), in clock ticks (100 per second on Linux).
-  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
-}
-
-async function json(url: string, init: RequestInit = {}): Promise<Record<string, unknown>> {
-  const response = await fetch(url, {
-    ...init,
-    headers: { 'content-type': 'application/json', ...(init.headers ?? {}) },
-  });
-  if (!response.ok)
-    throw new Error(`${init.method ?? 'GET'} ${url}: ${response.status} ${await response.text()}`);
-  return (await response.json()) as Record<string, unknown>;
-}
 
 /** prom-client resets its event-loop histogram on every scrape: read once before, once after. */
 async function eventLoopP99Ms(server: Server): Promise<number> {
@@ -245,15 +109,6 @@ async function measure(server: Server, scenario: Scenario, duration: number): Pr
     duration,
     requests: [scenario.request],
   });
-}
-
-/** The middle value (the mean of the two middle ones for an even count). */
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 function table(rows: Row[]): string {
@@ -312,26 +167,6 @@ async function benchWorker(): Promise<{ enqueueSeconds: number; drainSeconds: nu
   } finally {
     await deps.close();
   }
-}
-
-async function cleanup(admin: postgres.Sql): Promise<void> {
-  for (const server of servers) await stopServer(server);
-  await admin`drop database if exists ${admin(dbName)} with (force)`.catch((error: unknown) =>
-    log(`could not drop ${dbName}: ${String(error)}`),
-  );
-  await admin.end({ timeout: 5 });
-  const redis = new Redis(REDIS_URL);
-  for (const prefix of Object.values(prefixes)) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  }
-  await redis.quit();
-  rmSync(dataDir, { recursive: true, force: true });
-  for (const root of builds.keys()) rmSync(path.join(root, '.build-bench'), { recursive: true, force: true });
 }
 
 async function main(): Promise<void> {

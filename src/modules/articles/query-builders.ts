@@ -130,6 +130,10 @@ function totalOf(filter: FilterShape): SQL<number> {
 /**
  * One page of a list or feed, newest published first, each row with the filter's `total` (see
  * `totalOf`). `limit` may be an SQL chunk: Drizzle writes it into the text instead of binding it.
+ *
+ * Late row lookup: the page's ids are chosen first from the narrow rows of an index (`pageIds`),
+ * then only those rows are read and joined with their authors. Choosing the rows with the wide
+ * ones in hand makes a deep page (`offset`) read, join and sort every row it skips.
  */
 export function pageQuery(
   db: Queryable,
@@ -137,18 +141,41 @@ export function pageQuery(
   limit: number | Placeholder | SQL,
   offset: number | Placeholder,
 ) {
+  const page = pageIds(db, filter, limit, offset);
   return (
     db
       // `total` is evaluated once (an InitPlan), and only when the page has a row.
       .select({ ...summaryColumns, total: totalOf(filter) })
-      .from(articles)
+      .from(page)
+      .innerJoin(articles, eq(articles.id, page.id))
       .innerJoin(users, eq(users.id, articles.authorId))
+      // The order the ids came in (the subquery's), so nothing is sorted again.
+      .orderBy(desc(page.publishedAt), desc(page.id))
+  );
+}
+
+/**
+ * The ids (and sort key) of one page, newest published first: only columns that the indexes hold
+ * (`articles_published_at_idx` for no filter, `articles_author_published_at_idx` for an author or
+ * the feed), so skipping `offset` rows reads index entries, not articles.
+ */
+function pageIds(
+  db: Queryable,
+  filter: FilterShape,
+  limit: number | Placeholder | SQL,
+  offset: number | Placeholder,
+) {
+  return (
+    db
+      .select({ id: articles.id, publishedAt: articles.publishedAt })
+      .from(articles)
       .where(filterCondition(filter))
       // Publication order: a scheduled article shows up as the newest when it goes live.
       .orderBy(desc(articles.publishedAt), desc(articles.id))
       // Drizzle types the limit as a number or placeholder, and writes an SQL chunk as given.
       .limit(limit as number | Placeholder)
       .offset(offset)
+      .as('page')
   );
 }
 
