@@ -126,6 +126,13 @@ describe('POST /api/articles', () => {
     expect(article.tagList).toHaveLength(10);
     expect(article.body).toHaveLength(65_536);
   });
+
+  it('accepts the widest tag list in bytes: articles_published_at_idx carries tag_list', async () => {
+    // Three UTF-8 bytes per character, one UTF-16 unit each: the most bytes the limits allow.
+    const tagList = Array.from({ length: 10 }, (_, i) => `${i}${'中'.repeat(39)}`);
+    const article = await postArticle(t, ann, { title: 'Wide tags', description: 'd', body: 'b', tagList });
+    expect(article.tagList).toEqual([...tagList].sort());
+  });
 });
 
 describe('slugs', () => {
