@@ -36,17 +36,40 @@ const execFileAsync = promisify(execFile);
 
 /**
  * `npm run bench`: a fresh PostgreSQL database + the local Redis (own key prefixes), a seeded
- * data set, the real server in production mode as a child process, then autocannon scenarios,
- * RSS under load, event-loop delay during a login storm, the new-article fan-out to 10,000
- * followers (bench/fan-out.ts) and the worker's throughput. Prints one table; every ratio is to
- * `/health/live` of the same server in the same run, so runs on different machines compare. Everything it creates is removed at the end.
+ * data set, the real server in production mode as a child process, one real worker process
+ * (`dist/worker.js` of the same build, same environment and prefixes) and an in-process SMTP
+ * sink (bench/smtp-sink.ts) for the whole run, so the work writes cause (outbox flush,
+ * notification jobs, emails) is inside every measurement; then autocannon scenarios, RSS under
+ * load, event-loop delay during login and register storms, the write matrix, the pgbench ceiling
+ * of a create, the mixed load, the new-article fan-out to 10,000 followers (bench/fan-out.ts) and
+ * the worker's throughput. Prints tables; every ratio is to `/health/live` of the same server in
+ * the same run, so runs on different machines compare. Everything it creates is removed at the end.
+ *
+ * Scenarios (BENCH_ONLY names, substrings):
+ *   - reads: "GET /api/tags", "anonymous list (cached)", "anonymous list (cache off)", "list by tag",
+ *     "signed-in list", "signed-in list (1,000 viewers)", "feed", "single article", "comments";
+ *   - the write matrix (bench/writes.ts; BENCH_ONLY=writes selects all of it): "create article",
+ *     "update article", "delete article", "add comment", "delete comment", "favorite", "unfavorite",
+ *     "follow", "unfollow", "settings update", each at BENCH_CONNECTIONS and as "<name> (1 conn)",
+ *     by 1,999 writers nobody follows, on prepared targets so every request answers 2xx. Each row:
+ *     server and worker CPU per request (the worker's counted until it has finished the jobs the
+ *     run caused), lock waits sampled every 50 ms (bench/locks.ts), the N-conn / 1-conn ratio;
+ *   - "login (storm)", "register (storm)" (argon2-bound; event-loop delay p99 reported);
+ *   - exact names only: "pgbench" (bench/pgbench.ts: bench/pgbench/create-article.sql with
+ *     BENCH_CONNECTIONS clients for BENCH_DURATION; also runs with "writes" or "create article"),
+ *     "mixed" (bench/mixed.ts: ~81 % reads / ~19 % writes by 1,000 users, per-window drift),
+ *     "fan-out", "worker".
  *
  * Environment: BENCH_DATABASE_URL (a server URL; a database is created on it, default
  * postgres://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL (default redis://127.0.0.1:6379),
  * BENCH_DURATION (seconds per scenario, default 6), BENCH_CONNECTIONS (default 32),
- * BENCH_ONLY (comma-separated scenario names), BENCH_TSX=1 (run the server's sources through tsx
- * instead of the build), BENCH_NODE_ARGS (extra node flags for the server, e.g.
- * "--cpu-prof --cpu-prof-dir=prof"), BENCH_JSON (write the results as JSON to this file).
+ * BENCH_ONLY (comma-separated scenario names), BENCH_TSX=1 (run the server's and worker's sources
+ * through tsx instead of the build), BENCH_NODE_ARGS (extra node flags for the server, e.g.
+ * "--cpu-prof --cpu-prof-dir=prof"), BENCH_JSON (write the results as JSON to this file),
+ * BENCH_MIXED_SECONDS (length of "mixed", default 180), BENCH_MIXED_WINDOW (its drift window,
+ * default 30 s), BENCH_WRITE_POOL_RATE (req/s the prepared delete/unfavorite/unfollow targets
+ * are sized for, default 3000: a faster run stops early and says so). pgbench is looked up on
+ * PATH and in /usr/lib/postgresql/<version>/bin; without it the ceiling row says so and is skipped.
  *
  * Before/after in one run: BENCH_COMPARE_ROOT (a checkout of the previous state, e.g. made with
  * `git worktree add /tmp/before HEAD~1` or `git archive`, with node_modules linked) and/or
@@ -54,10 +77,11 @@ const execFileAsync = promisify(execFile);
  * database; every selected scenario then also runs against it, right after the current one.
  * When that checkout has a bench/fan-out.ts, its fan-out is measured too, before the current one.
  * The uncached list gets its "before" too, from a fourth server with CACHE_ENABLED=false.
+ * The one worker is the current tree's.
  *
  * BENCH_ROUNDS (default 1): every selected scenario (and its "before") runs that many times,
  * alternating, and each row reports the median round: noise on a shared machine moves both sides.
- * With BENCH_ONLY, the fan-out and the worker drain run only when named ("fan-out", "worker").
+ * With BENCH_ONLY, the fan-out, the worker drain, pgbench and mixed run only when named.
  */
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
