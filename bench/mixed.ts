@@ -1,4 +1,5 @@
 import autocannon, { type Request, type Result } from 'autocannon';
+import { describeLockWaits, type LockWaits } from './locks.js';
 import { cpuSeconds, rssMb } from './proc.js';
 import { prose, tagPicker, zipf } from './zipf.js';
 
@@ -42,12 +43,16 @@ export interface MixedWindow {
 
 export interface MixedResult {
   result: Result;
+  /** Filled in by the caller, which samples them around the run. */
+  lockWaits?: LockWaits;
   windows: MixedWindow[];
   /** Requests sent per kind (the mix as it happened). */
   sent: Record<string, number>;
   writeShare: number;
   serverCpuUs: number;
   workerCpuUs: number;
+  /** This process (autocannon, the SMTP sink): if it nears a core, the client is the limit. */
+  clientCpuUs: number;
 }
 
 function mix(context: MixedContext): Op[] {
@@ -169,6 +174,7 @@ export async function runMixed(context: MixedContext): Promise<MixedResult> {
 
   const serverCpu = cpuSeconds(context.serverPid);
   const workerCpu = context.workerPid ? cpuSeconds(context.workerPid) : 0;
+  const clientCpu = process.cpuUsage();
   const instance = autocannon({
     url: context.url,
     connections: context.connections,
@@ -207,6 +213,8 @@ export async function runMixed(context: MixedContext): Promise<MixedResult> {
   const total = result.requests.total || 1;
   const serverCpuUs = ((cpuSeconds(context.serverPid) - serverCpu) * 1e6) / total;
   const workerCpuUs = context.workerPid ? ((cpuSeconds(context.workerPid) - workerCpu) * 1e6) / total : 0;
+  const client = process.cpuUsage(clientCpu);
+  const clientCpuUs = (client.user + client.system) / total;
 
   // Whole windows only: the responses after the duration (the last in-flight ones) start a stub.
   const whole = windows.slice(0, Math.floor(context.seconds / context.windowSeconds));
@@ -222,6 +230,7 @@ export async function runMixed(context: MixedContext): Promise<MixedResult> {
     writeShare: all ? writes / all : 0,
     serverCpuUs,
     workerCpuUs,
+    clientCpuUs,
   };
 }
 
@@ -230,7 +239,8 @@ export function mixedReport(mixed: MixedResult, windowSeconds: number): string {
   const first = windows[0]?.rps ?? Number.NaN;
   const last = windows.at(-1)?.rps ?? Number.NaN;
   const lines = [
-    `Mixed: ${Math.round(result.requests.average)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, errors/non-2xx ${result.errors + result.timeouts + result.non2xx}, writes ${(mixed.writeShare * 100).toFixed(1)} %, server CPU ${Math.round(mixed.serverCpuUs)} µs/req, worker CPU ${Math.round(mixed.workerCpuUs)} µs/req`,
+    `Mixed: ${Math.round(result.requests.average)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, errors/non-2xx ${result.errors + result.timeouts + result.non2xx}, writes ${(mixed.writeShare * 100).toFixed(1)} %, server CPU ${Math.round(mixed.serverCpuUs)} µs/req, worker CPU ${Math.round(mixed.workerCpuUs)} µs/req, bench client CPU ${Math.round(mixed.clientCpuUs)} µs/req`,
+    ...(mixed.lockWaits ? [`Mixed lock waits: ${describeLockWaits(mixed.lockWaits)}`] : []),
     `Mixed sent: ${Object.entries(mixed.sent)
       .map(([kind, n]) => `${kind} ${n}`)
       .join(', ')}`,
@@ -239,7 +249,7 @@ export function mixedReport(mixed: MixedResult, windowSeconds: number): string {
     '|---|---:|---:|---:|---:|',
     ...windows.map(
       (w, i) =>
-        `| ${i * windowSeconds}–${(i + 1) * windowSeconds} s | ${Math.round(w.rps)} | ${w.p99} | ${w.errors} | ${w.rss.toFixed(0)} |`,
+        `| ${i * windowSeconds}–${(i + 1) * windowSeconds} s | ${Math.round(w.rps)} | ${Math.round(w.p99)} | ${w.errors} | ${w.rss.toFixed(0)} |`,
     ),
     '',
     `Mixed drift: last window / first window = ${(last / first).toFixed(2)}`,

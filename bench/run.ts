@@ -780,6 +780,7 @@ async function main(): Promise<void> {
     let mixed: MixedResult | undefined;
     if (wanted('mixed')) {
       log(`mixed: ${MIXED_SECONDS} s at ${CONNECTIONS} connections`);
+      const sampler = sampleLockWaits(sql);
       mixed = await runMixed({
         url: cached.url,
         connections: CONNECTIONS,
@@ -792,6 +793,7 @@ async function main(): Promise<void> {
         serverPid: pid,
         workerPid,
       });
+      mixed.lockWaits = await sampler.stop();
       log(`mixed: ${Math.round(mixed.result.requests.average)} req/s, p99 ${mixed.result.latency.p99} ms`);
       const drained = await drainWorker(sql);
       log(`mixed: the worker's backlog was gone ${drained.toFixed(1)} s after the run`);
