@@ -19,6 +19,12 @@ export interface LockWaits {
   total: number;
   /** Backend-samples per waited-on relation (or statement), most first. */
   byTarget: [string, number][];
+  /**
+   * What the database's other backends were doing, on average per sample: state and wait event
+   * (e.g. "active IO:WALSync" = commits waiting for the WAL flush, "idle in transaction" = a
+   * transaction waiting for its client), most first.
+   */
+  activity: [string, number][];
 }
 
 export interface LockSampler {
@@ -29,6 +35,7 @@ export function sampleLockWaits(sql: postgres.Sql): LockSampler {
   let stopped = false;
   const result = { samples: 0, max: 0, total: 0 };
   const byTarget = new Map<string, number>();
+  const activity = new Map<string, number>();
   const loop = (async () => {
     while (!stopped) {
       // A row lock wait is a wait for the holder's transaction id; the waiter already holds the
@@ -42,6 +49,12 @@ export function sampleLockWaits(sql: postgres.Sql): LockSampler {
           select relation from pg_locks t where t.pid = w.pid and t.locktype = 'tuple' and t.granted limit 1
         ) t on true
         where not w.granted and a.datname = current_database()`;
+      const states = await sql<{ state: string; n: number }[]>`
+        select concat_ws(' ', state, wait_event_type || ':' || wait_event) as state, count(*)::int as n
+        from pg_stat_activity
+        where datname = current_database() and pid <> pg_backend_pid() and state <> 'idle'
+        group by 1`;
+      for (const { state, n } of states) activity.set(state, (activity.get(state) ?? 0) + n);
       result.samples += 1;
       result.max = Math.max(result.max, rows.length);
       result.total += rows.length;
@@ -58,7 +71,13 @@ export function sampleLockWaits(sql: postgres.Sql): LockSampler {
     async stop() {
       stopped = true;
       await loop;
-      return { ...result, byTarget: [...byTarget].sort((a, b) => b[1] - a[1]) };
+      return {
+        ...result,
+        byTarget: [...byTarget].sort((a, b) => b[1] - a[1]),
+        activity: [...activity]
+          .map(([state, n]): [string, number] => [state, n / (result.samples || 1)])
+          .sort((a, b) => b[1] - a[1]),
+      };
     },
   };
 }
@@ -69,4 +88,12 @@ export function describeLockWaits(waits: LockWaits): string {
     .map(([target, n]) => `${target} ×${n}`)
     .join('; ');
   return `max ${waits.max}, total ${waits.total} over ${waits.samples} samples${top ? ` — ${top}` : ''}`;
+}
+
+/** The busiest backend states, as mean backends per sample. */
+export function describeActivity(waits: LockWaits): string {
+  return waits.activity
+    .slice(0, 5)
+    .map(([state, n]) => `${state} ${n.toFixed(1)}`)
+    .join(', ');
 }

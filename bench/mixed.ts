@@ -1,5 +1,5 @@
 import autocannon, { type Request, type Result } from 'autocannon';
-import { describeLockWaits, type LockWaits } from './locks.js';
+import { describeActivity, describeLockWaits, type LockWaits } from './locks.js';
 import { cpuSeconds, rssMb } from './proc.js';
 import { prose, tagPicker, zipf } from './zipf.js';
 
@@ -240,7 +240,11 @@ export function mixedReport(mixed: MixedResult, windowSeconds: number): string {
   const last = windows.at(-1)?.rps ?? Number.NaN;
   const lines = [
     `Mixed: ${Math.round(result.requests.average)} req/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, errors/non-2xx ${result.errors + result.timeouts + result.non2xx}, writes ${(mixed.writeShare * 100).toFixed(1)} %, server CPU ${Math.round(mixed.serverCpuUs)} µs/req, worker CPU ${Math.round(mixed.workerCpuUs)} µs/req, bench client CPU ${Math.round(mixed.clientCpuUs)} µs/req`,
-    ...(mixed.lockWaits ? [`Mixed lock waits: ${describeLockWaits(mixed.lockWaits)}`] : []),
+    ...(mixed.lockWaits
+      ? [
+          `Mixed lock waits: ${describeLockWaits(mixed.lockWaits)}; database backends (mean): ${describeActivity(mixed.lockWaits) || 'none busy'}`,
+        ]
+      : []),
     `Mixed sent: ${Object.entries(mixed.sent)
       .map(([kind, n]) => `${kind} ${n}`)
       .join(', ')}`,

@@ -14,7 +14,7 @@ import { createDeps } from '../src/deps.js';
 import { probeJobType } from '../src/jobs/system-jobs.js';
 import { createAccessTokenSigner } from '../src/modules/auth/access-token.js';
 import { type FanOutResult, measureFanOut, within } from './fan-out.js';
-import { describeLockWaits, type LockWaits, sampleLockWaits } from './locks.js';
+import { describeActivity, describeLockWaits, type LockWaits, sampleLockWaits } from './locks.js';
 import { type MixedResult, mixedReport, runMixed } from './mixed.js';
 import { findPgbench, type PgbenchResult, runPgbench } from './pgbench.js';
 import { cpuSeconds, rssMb } from './proc.js';
@@ -959,7 +959,7 @@ async function main(): Promise<void> {
       ...lockWaitLines(rows),
       ...(pgbench
         ? [
-            `pgbench create-article (${CONNECTIONS} clients, ${DURATION} s): ${Math.round(pgbench.tps)} TPS, latency ${pgbench.latencyMs} ms, failed ${pgbench.failed}, lock waits ${describeLockWaits(pgbench.lockWaits)}`,
+            `pgbench create-article (${CONNECTIONS} clients, ${DURATION} s): ${Math.round(pgbench.tps)} TPS, latency ${pgbench.latencyMs} ms, failed ${pgbench.failed}, lock waits ${describeLockWaits(pgbench.lockWaits)}; database backends (mean): ${describeActivity(pgbench.lockWaits)}`,
           ]
         : pgbenchMissing
           ? ['pgbench: NOT FOUND, ceiling skipped']

@@ -1,6 +1,6 @@
 import type { Request } from 'autocannon';
 import type postgres from 'postgres';
-import { describeLockWaits } from './locks.js';
+import { describeActivity, describeLockWaits } from './locks.js';
 import type { Row, Scenario } from './scenario.js';
 import { prose, tagPicker } from './zipf.js';
 
@@ -374,11 +374,13 @@ export function writeTable(rows: readonly Row[]): string {
   ].join('\n');
 }
 
-/** Lock waits of each route's N-connection run, spelled out (the table has only the counts). */
+/** Lock waits and backend states of each route's N-connection run (the table has only the counts). */
 export function lockWaitLines(rows: readonly Row[]): string[] {
   return pairs(rows).flatMap(({ route, many }) =>
-    many.lockWaits && many.lockWaits.total > 0
-      ? [`lock waits, ${route}: ${describeLockWaits(many.lockWaits)}`]
+    many.lockWaits
+      ? [
+          `${route}: lock waits ${describeLockWaits(many.lockWaits)}; database backends (mean): ${describeActivity(many.lockWaits) || 'none busy'}`,
+        ]
       : [],
   );
 }
