@@ -20,6 +20,8 @@ declare module 'autocannon' {
     headers?: Record<string, string>;
     body?: string;
     requests?: Request[];
+    /** Stop after this many responses in all (duration still applies). */
+    maxOverallRequests?: number;
   }
   export interface Histogram {
     average: number;
@@ -37,8 +39,16 @@ declare module 'autocannon' {
     non2xx: number;
     '2xx': number;
     duration: number;
+    statusCodeStats: Record<string, { count: number }>;
   }
-  function autocannon(options: Options): Promise<Result>;
+  /** The running benchmark: awaitable for its result, and an event emitter while it runs. */
+  export interface Instance extends PromiseLike<Result> {
+    on(
+      event: 'response',
+      listener: (client: Client, statusCode: number, resBytes: number, responseTime: number) => void,
+    ): this;
+  }
+  function autocannon(options: Options): Instance;
 
   // biome-ignore lint/style/noDefaultExport: the CommonJS module.exports is the default import
   export { autocannon as default };

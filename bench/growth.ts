@@ -75,7 +75,7 @@ function scenarios(token: string): { name: string; request: Request }[] {
   return all.filter((s) => !ONLY || ONLY.includes(s.name));
 }
 
-function cannon(server: Server, request: Request, duration: number): Promise<Result> {
+async function cannon(server: Server, request: Request, duration: number): Promise<Result> {
   return autocannon({ url: server.url, connections: CONNECTIONS, duration, requests: [request] });
 }
 

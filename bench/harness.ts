@@ -7,13 +7,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import type postgres from 'postgres';
+import { type SmtpSink, startSmtpSink } from './smtp-sink.js';
 
 const execFileAsync = promisify(execFile);
 
 /**
  * What the benchmarks (bench/run.ts, bench/growth.ts) share: the run's own database, Redis key
  * prefixes, JWT secret and DATA_DIR; the real server started as a child process the way
- * production runs it; its CPU time and RSS from /proc; and the cleanup that removes all of it.
+ * production runs it (bench/run.ts also starts the worker from the same build, via serverArgs);
+ * the run's SMTP sink (bench/smtp-sink.ts), once started, in every server's and worker's
+ * SMTP_URL; CPU time and RSS from /proc; and the cleanup that removes all of it (servers,
+ * worker, sink, database, Redis keys, DATA_DIR, builds).
  * One benchmark per process, so the state of the run lives here, at module level.
  */
 
@@ -43,6 +47,15 @@ export function log(message: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 }
 
+/** The run's SMTP sink, once started: the servers and the worker started after it send through it. */
+let sink: SmtpSink | undefined;
+
+/** Starts the run's SMTP sink (one per run); cleanup() closes it. */
+export async function startSink(): Promise<SmtpSink> {
+  sink ??= await startSmtpSink();
+  return sink;
+}
+
 export const serverEnv = (port: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
   PATH: process.env.PATH,
   NODE_ENV: 'production',
@@ -60,6 +73,7 @@ export const serverEnv = (port: number, extra: Record<string, string> = {}): Nod
   AUTH_RATE_LIMIT_ACCOUNT_MAX: '1000000',
   // As `npm start` sets it: argon2's 19 MiB buffers otherwise stay in per-thread malloc arenas.
   MALLOC_ARENA_MAX: '2',
+  ...(sink ? { SMTP_URL: sink.url } : {}),
   ...prefixes,
   ...extra,
 });
@@ -88,7 +102,8 @@ function productionNodeFlags(root: string): string[] {
   return (scripts?.['start:prod'] ?? '').split(/\s+/).filter((word) => word.startsWith('--'));
 }
 
-function serverArgs(root: string): Promise<string[]> {
+/** The node arguments that run the tree's server (its build, or its sources through tsx). */
+export function serverArgs(root: string): Promise<string[]> {
   let args = builds.get(root);
   if (!args) {
     args = (async () => {
@@ -147,10 +162,14 @@ export async function stopServer(server: Server): Promise<void> {
   await Promise.race([exited, sleep(12_000, undefined, { ref: false })]);
 }
 
+/** Resident set size of a process, MB (0 once it has exited). */
 export function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
-  return kb / 1024;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
 }
 
 /**
@@ -158,9 +177,13 @@ export function rssMb(pid: number): number {
  * much less moved by other load on the machine than req/s.
  */
 export function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  // utime and stime, fields 14 and 15 of proc(5), in clock ticks (100 per second on Linux).
-  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    // utime and stime, fields 14 and 15 of proc(5), in clock ticks (100 per second on Linux).
+    return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
+  } catch {
+    return 0;
+  }
 }
 
 export async function json(url: string, init: RequestInit = {}): Promise<Record<string, unknown>> {
@@ -187,6 +210,7 @@ export async function cleanup(
   { keepDatabase = false }: { keepDatabase?: boolean } = {},
 ): Promise<void> {
   for (const server of servers) await stopServer(server);
+  await sink?.close();
   if (!keepDatabase) {
     await admin`drop database if exists ${admin(dbName)} with (force)`.catch((error: unknown) =>
       log(`could not drop ${dbName}: ${String(error)}`),

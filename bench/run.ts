@@ -1,8 +1,9 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import autocannon, { type Request, type Result } from 'autocannon';
+import autocannon, { type Result } from 'autocannon';
 import postgres from 'postgres';
 import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
@@ -22,27 +23,69 @@ import {
   log,
   median,
   prefixes,
+  ROOT,
   rssMb,
   runId,
   type Server,
+  serverArgs,
   serverEnv,
+  servers,
   startServer,
+  startSink,
 } from './harness.js';
+import { describeActivity, describeLockWaits, type LockWaits, sampleLockWaits } from './locks.js';
+import { type MixedResult, mixedReport, runMixed } from './mixed.js';
+import { findPgbench, type PgbenchResult, runPgbench } from './pgbench.js';
+import type { Row, Scenario } from './scenario.js';
 import { BENCH_PASSWORD, BENCH_USER, seed } from './seed.js';
+import type { SmtpSink } from './smtp-sink.js';
+import {
+  lockWaitLines,
+  prepareWriteTargets,
+  singleConnection,
+  WRITE_ROUTES,
+  type WriteTargets,
+  writeChecks,
+  writeScenarios,
+  writeTable,
+} from './writes.js';
 
 /**
  * `npm run bench`: a fresh PostgreSQL database + the local Redis (own key prefixes), a seeded
- * data set, the real server in production mode as a child process, then autocannon scenarios,
- * RSS under load, event-loop delay during a login storm, the new-article fan-out to 10,000
- * followers (bench/fan-out.ts) and the worker's throughput. Prints one table; every ratio is to
- * `/health/live` of the same server in the same run, so runs on different machines compare. Everything it creates is removed at the end.
+ * data set, the real server in production mode as a child process, one real worker process
+ * (`dist/worker.js` of the same build, same environment and prefixes) and an in-process SMTP
+ * sink (bench/smtp-sink.ts) for the whole run, so the work writes cause (outbox flush,
+ * notification jobs, emails) is inside every measurement; then autocannon scenarios, RSS under
+ * load, event-loop delay during login and register storms, the write matrix, the pgbench ceiling
+ * of a create, the mixed load, the new-article fan-out to 10,000 followers (bench/fan-out.ts) and
+ * the worker's throughput. Prints tables; every ratio is to `/health/live` of the same server in
+ * the same run, so runs on different machines compare. Everything it creates is removed at the end.
+ *
+ * Scenarios (BENCH_ONLY names, substrings):
+ *   - reads: "GET /api/tags", "anonymous list (cached)", "anonymous list (cache off)", "list by tag",
+ *     "signed-in list", "signed-in list (1,000 viewers)", "feed", "single article", "comments";
+ *   - the write matrix (bench/writes.ts; BENCH_ONLY=writes selects all of it): "create article",
+ *     "update article", "delete article", "add comment", "delete comment", "favorite", "unfavorite",
+ *     "follow", "unfollow", "settings update", each at BENCH_CONNECTIONS and as "<name> (1 conn)",
+ *     by 1,999 writers nobody follows, on prepared targets so every request answers 2xx. Each row:
+ *     server and worker CPU per request (the worker's counted until it has finished the jobs the
+ *     run caused), lock waits sampled every 50 ms (bench/locks.ts), the N-conn / 1-conn ratio;
+ *   - "login (storm)", "register (storm)" (argon2-bound; event-loop delay p99 reported);
+ *   - exact names only: "pgbench" (bench/pgbench.ts: bench/pgbench/create-article.sql with
+ *     BENCH_CONNECTIONS clients for BENCH_DURATION; also runs with "writes" or "create article"),
+ *     "mixed" (bench/mixed.ts: ~81 % reads / ~19 % writes by 1,000 users, per-window drift),
+ *     "fan-out", "worker".
  *
  * Environment: BENCH_DATABASE_URL (a server URL; a database is created on it, default
  * postgres://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL (default redis://127.0.0.1:6379),
  * BENCH_DURATION (seconds per scenario, default 6), BENCH_CONNECTIONS (default 32),
- * BENCH_ONLY (comma-separated scenario names), BENCH_TSX=1 (run the server's sources through tsx
- * instead of the build), BENCH_NODE_ARGS (extra node flags for the server, e.g.
- * "--cpu-prof --cpu-prof-dir=prof"), BENCH_JSON (write the results as JSON to this file).
+ * BENCH_ONLY (comma-separated scenario names), BENCH_TSX=1 (run the server's and worker's sources
+ * through tsx instead of the build), BENCH_NODE_ARGS (extra node flags for the server, e.g.
+ * "--cpu-prof --cpu-prof-dir=prof"), BENCH_JSON (write the results as JSON to this file),
+ * BENCH_MIXED_SECONDS (length of "mixed", default 180), BENCH_MIXED_WINDOW (its drift window,
+ * default 30 s), BENCH_WRITE_POOL_RATE (req/s the prepared delete/unfavorite/unfollow targets
+ * are sized for, default 3000: a faster run stops early and says so). pgbench is looked up on
+ * PATH and in /usr/lib/postgresql/<version>/bin; without it the ceiling row says so and is skipped.
  *
  * Before/after in one run: BENCH_COMPARE_ROOT (a checkout of the previous state, e.g. made with
  * `git worktree add /tmp/before HEAD~1` or `git archive`, with node_modules linked) and/or
@@ -50,13 +93,15 @@ import { BENCH_PASSWORD, BENCH_USER, seed } from './seed.js';
  * database; every selected scenario then also runs against it, right after the current one.
  * When that checkout has a bench/fan-out.ts, its fan-out is measured too, before the current one.
  * The uncached list gets its "before" too, from a fourth server with CACHE_ENABLED=false.
+ * The one worker is the current tree's.
  *
  * BENCH_ROUNDS (default 1): every selected scenario (and its "before") runs that many times,
  * alternating, and each row reports the median round: noise on a shared machine moves both sides.
- * With BENCH_ONLY, the fan-out and the worker drain run only when named ("fan-out", "worker").
+ * With BENCH_ONLY, the fan-out, the worker drain, pgbench and mixed run only when named.
  *
  * The database paths as the data grows (20,000 → 1,000,000 articles): `npm run bench:growth`
- * (bench/growth.ts). The server helpers both use live in bench/harness.ts.
+ * (bench/growth.ts). The helpers both use (run state, server start/stop, SMTP sink, /proc CPU and
+ * RSS, cleanup) live in bench/harness.ts.
  */
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 6);
@@ -64,6 +109,16 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
 const WORKER_JOBS = 10_000;
+const MIXED_SECONDS = Number(process.env.BENCH_MIXED_SECONDS ?? 180);
+const MIXED_WINDOW = Number(process.env.BENCH_MIXED_WINDOW ?? 30);
+/**
+ * Prepared targets per consuming write route (delete article, delete comment, unfavorite,
+ * unfollow) are sized for this rate (req/s) at CONNECTIONS and half of it at 1 connection, for
+ * every round and warm-up: past it, a run stops early rather than answer 404s.
+ */
+const WRITE_POOL_RATE = Number(process.env.BENCH_WRITE_POOL_RATE ?? 3000);
+/** The worker's backlog after a write scenario must be gone within this, or the run says so. */
+const DRAIN_TIMEOUT_MS = 60_000;
 /** Signed-in users of the "many viewers" scenario, each request from the next one. */
 const VIEWERS = 1000;
 const COMPARE_ROOT = process.env.BENCH_COMPARE_ROOT;
@@ -75,6 +130,83 @@ const COMPARE_ENV = Object.fromEntries(
 );
 const COMPARE = COMPARE_ROOT !== undefined || Object.keys(COMPARE_ENV).length > 0;
 
+/**
+ * The worker as production runs it: the same build (or sources) as the server, `dist/worker.js`
+ * with `npm run worker:prod`'s node flags, the same environment and prefixes, so it takes the
+ * jobs the HTTP scenarios record (outbox flushes, notifications, emails to the SMTP sink).
+ */
+async function startWorkerProcess(): Promise<Server> {
+  const args = (await serverArgs(ROOT)).map((arg) =>
+    arg.endsWith('server.js')
+      ? arg.replace(/server\.js$/, 'worker.js')
+      : arg.replace(/server\.ts$/, 'worker.ts'),
+  );
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: serverEnv(0),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const worker = { process: child, url: '' };
+  servers.push(worker);
+  // Its log (one line per job) is read and dropped; the first 'worker started' line means ready.
+  await within(
+    120_000,
+    'worker start',
+    new Promise<void>((resolve, reject) => {
+      let seen = '';
+      child.stdout?.on('data', (chunk: Buffer) => {
+        if (seen === 'ready') return;
+        seen = (seen + chunk.toString('utf8')).slice(-4096);
+        if (seen.includes('worker started')) {
+          seen = 'ready';
+          resolve();
+        }
+      });
+      child.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
+    }),
+  );
+  return worker;
+}
+
+/**
+ * Waits until the outbox has no due row left open (recorded or enqueued, not done): the jobs a
+ * scenario caused have run. Seconds it took, or NaN past DRAIN_TIMEOUT_MS.
+ */
+async function drainWorker(sql: postgres.Sql, timeoutMs = DRAIN_TIMEOUT_MS): Promise<number> {
+  const started = performance.now();
+  for (let first = true; first || performance.now() - started < timeoutMs; first = false) {
+    const [row] = await sql<{ open: number }[]>`
+      select count(*)::int as open from job_outbox
+      where status in ('pending', 'enqueued') and run_at <= now()`;
+    if ((row?.open ?? 0) === 0) return (performance.now() - started) / 1000;
+    await sleep(100);
+  }
+  return Number.NaN;
+}
+
+/**
+ * Waits for the worker's start-up work (the recurring jobs' first runs: the weekly digest emails
+ * the seeded readers) to be over: at least 5 s, then 3 s in a row with the outbox drained, no new
+ * email at the sink and under 0.1 CPU s a second (up to 2 minutes: a busy machine is slow).
+ */
+async function settleWorker(sql: postgres.Sql, workerPid: number, received: () => number): Promise<void> {
+  const began = performance.now();
+  let quiet = 0;
+  let cpu = cpuSeconds(workerPid);
+  let emails = received();
+  while (performance.now() - began < 120_000) {
+    await sleep(1000);
+    const drained = !Number.isNaN(await drainWorker(sql, 1));
+    const nowCpu = cpuSeconds(workerPid);
+    const nowEmails = received();
+    quiet = drained && nowCpu - cpu < 0.1 && nowEmails === emails ? quiet + 1 : 0;
+    cpu = nowCpu;
+    emails = nowEmails;
+    if (quiet >= 3 && performance.now() - began >= 5000) return;
+  }
+  log('the worker did not settle within 2 minutes of its start: measuring anyway');
+}
+
 /** prom-client resets its event-loop histogram on every scrape: read once before, once after. */
 async function eventLoopP99Ms(server: Server): Promise<number> {
   const text = await (await fetch(`${server.url}/metrics`)).text();
@@ -82,42 +214,24 @@ async function eventLoopP99Ms(server: Server): Promise<number> {
   return Number(value ?? Number.NaN) * 1000;
 }
 
-interface Scenario {
-  name: string;
-  server: 'cached' | 'uncached' | 'before' | 'before-uncached';
-  connections?: number;
-  request: Request;
-}
-
-interface Row {
-  name: string;
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  ratio: number;
-  /** Peak RSS of the server during this scenario, MB. */
-  rss: number;
-  /** The server's CPU time per request, µs. */
-  cpuUs: number;
-}
-
 async function measure(server: Server, scenario: Scenario, duration: number): Promise<Result> {
+  const left = scenario.remaining?.();
   return autocannon({
     url: server.url,
-    connections: scenario.connections ?? CONNECTIONS,
+    connections: Math.min(scenario.connections ?? CONNECTIONS, left ?? Number.POSITIVE_INFINITY),
     duration,
     requests: [scenario.request],
+    ...(left === undefined ? {} : { maxOverallRequests: left }),
   });
 }
 
 function table(rows: Row[]): string {
   const lines = [
-    '| scenario | req/s | p50 ms | p99 ms | errors/non-2xx | ratio to baseline | server CPU µs/req | peak RSS MB |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| scenario | req/s | p50 ms | p99 ms | errors/non-2xx | ratio to baseline | server CPU µs/req | worker CPU µs/req | peak RSS MB |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.ratio.toFixed(2)} | ${Math.round(r.cpuUs)} | ${r.rss.toFixed(0)} |`,
+        `| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.ratio.toFixed(2)} | ${Math.round(r.cpuUs)} | ${Math.round(r.workerCpuUs)} | ${r.rss.toFixed(0)} |`,
     ),
   ];
   return lines.join('\n');
@@ -169,11 +283,20 @@ async function benchWorker(): Promise<{ enqueueSeconds: number; drainSeconds: nu
   }
 }
 
+/** Whether a scenario name is selected by BENCH_ONLY (a substring of it; "writes": the write matrix). */
+const selects = (name: string, write = false) =>
+  !ONLY || ONLY.some((o) => name.includes(o)) || (write && ONLY.includes('writes'));
+
 async function main(): Promise<void> {
   const started = performance.now();
   const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+  let sink: SmtpSink | undefined;
+  let benchDb: postgres.Sql | undefined;
   process.once('SIGINT', () => {
-    void cleanup(admin).finally(() => process.exit(130));
+    void benchDb
+      ?.end({ timeout: 1 })
+      .then(() => cleanup(admin))
+      .finally(() => process.exit(130));
   });
   try {
     await admin`create database ${admin(dbName)}`;
@@ -189,6 +312,39 @@ async function main(): Promise<void> {
     const seeded = await seed(database.db);
     await database.close();
     log(`seeded in ${seeded.seconds.toFixed(1)} s`);
+    // The bench's own connection to the bench database: write targets, lock sampling, drains.
+    benchDb = postgres(databaseUrl(), { max: 2, onnotice: () => {} });
+    const sql = benchDb;
+
+    const wanted = (name: string) => !ONLY || ONLY.includes(name);
+    const wantsWrites = WRITE_ROUTES.some(
+      (route) => selects(route, true) || selects(singleConnection(route)),
+    );
+    const wantsPgbench =
+      wanted('pgbench') || wanted('writes') || (ONLY?.some((o) => 'create article'.includes(o)) ?? false);
+    let targets: WriteTargets | undefined;
+    if (wantsWrites || wantsPgbench) {
+      const preparing = performance.now();
+      // Per round: DURATION + 1 s of warm-up at the pool rate (N connections) and half of it (1 connection).
+      const pool = Math.ceil(ROUNDS * (DURATION + 1) * WRITE_POOL_RATE * 1.5 * (COMPARE ? 2 : 1));
+      targets = await prepareWriteTargets(sql, seeded.slugs, pool);
+      log(
+        `write targets: ${pool} per consuming route, in ${((performance.now() - preparing) / 1000).toFixed(1)} s`,
+      );
+    }
+
+    sink = await startSink();
+    const workerProcess = await startWorkerProcess();
+    const workerPid = workerProcess.process.pid ?? 0;
+    // Its start-up work (the recurring jobs' first runs: the weekly digest emails the seeded
+    // readers) is done before anything is measured.
+    const startupBegan = performance.now();
+    await settleWorker(sql, workerPid, () => sink?.received() ?? 0);
+    const startupDrain = (performance.now() - startupBegan) / 1000;
+    const startupEmails = sink.received();
+    log(
+      `worker ${workerPid} started; its start-up jobs done in ${startupDrain.toFixed(1)} s (${startupEmails} emails to the SMTP sink at ${sink.url})`,
+    );
 
     const [cached, uncached] = await Promise.all([
       startServer(3900 + Math.floor(Math.random() * 50)),
@@ -221,7 +377,7 @@ async function main(): Promise<void> {
       seeded.userIds.slice(0, VIEWERS).map((id) => signer.sign({ id, tokenVersion: 0 })),
     );
     let viewer = 0;
-    let counter = 0;
+    let registered = 0;
     const slugs = seeded.slugs;
     const hotSlug = slugs[slugs.length - 1] ?? seeded.commentedSlug;
 
@@ -258,39 +414,14 @@ async function main(): Promise<void> {
         server: 'cached',
         request: { path: `/api/articles/${seeded.commentedSlug}/comments` },
       },
-      {
-        name: 'create article',
-        server: 'cached',
-        request: {
-          method: 'POST',
-          path: '/api/articles',
-          headers: { ...auth, 'content-type': 'application/json' },
-          setupRequest: (request) => ({
-            ...request,
-            body: JSON.stringify({
-              article: {
-                title: `Benchmark article ${runId} ${++counter}`,
-                description: 'Written by the benchmark',
-                body: 'Lorem ipsum dolor sit amet. '.repeat(40),
-                tagList: ['bench', `tag${counter % 50}`],
-              },
-            }),
-          }),
-        },
-      },
-      {
-        name: 'favorite',
-        server: 'cached',
-        request: {
-          method: 'POST',
-          path: '/api/articles/x/favorite',
-          headers: auth,
-          setupRequest: (request) => ({
-            ...request,
-            path: `/api/articles/${slugs[++counter % slugs.length]}/favorite`,
-          }),
-        },
-      },
+      ...(targets
+        ? writeScenarios(
+            targets,
+            await Promise.all(targets.writerIds.map((id) => signer.sign({ id, tokenVersion: 0 }))),
+            runId,
+            CONNECTIONS,
+          )
+        : []),
       {
         name: 'login (storm)',
         server: 'cached',
@@ -300,10 +431,35 @@ async function main(): Promise<void> {
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ user: { email: 'user7@example.com', password: BENCH_PASSWORD } }),
         },
+        storm: true,
+      },
+      {
+        // A new account per request (argon2 hash, the user row, the verification email).
+        name: 'register (storm)',
+        server: 'cached',
+        request: {
+          method: 'POST',
+          path: '/api/users',
+          headers: { 'content-type': 'application/json' },
+          setupRequest: (request) => {
+            const n = ++registered;
+            return {
+              ...request,
+              body: JSON.stringify({
+                user: {
+                  username: `r${runId}-${n}`,
+                  email: `r${runId}-${n}@example.com`,
+                  password: BENCH_PASSWORD,
+                },
+              }),
+            };
+          },
+        },
+        storm: true,
       },
     ];
     const selected = scenarios
-      .filter((s) => s.name.startsWith('baseline') || !ONLY || ONLY.some((o) => s.name.includes(o)))
+      .filter((s) => s.name.startsWith('baseline') || selects(s.name, s.write))
       .flatMap((s) => {
         if (!before || s.name.startsWith('baseline')) return [s];
         const server = s.server === 'uncached' ? ('before-uncached' as const) : ('before' as const);
@@ -350,39 +506,81 @@ async function main(): Promise<void> {
       if (scenario.server.startsWith('before')) groups.at(-1)?.push(scenario);
       else groups.push([scenario]);
     }
+    interface Round {
+      result: Result;
+      rss: number;
+      eventLoopP99: number;
+      cpuUs: number;
+      workerCpuUs: number;
+      lockWaits?: LockWaits;
+      drainSeconds?: number;
+    }
+    /** One run of a scenario; write scenarios sample lock waits and wait for the worker after it. */
+    const runOnce = async (scenario: Scenario, server: Server): Promise<Round | undefined> => {
+      if (scenario.remaining?.() === 0) {
+        log(`${scenario.name}: no prepared targets left (raise BENCH_WRITE_POOL_RATE), skipped`);
+        return undefined;
+      }
+      if (scenario.storm) await eventLoopP99Ms(server); // resets the histogram
+      const serverPid = server.process.pid ?? pid;
+      const cpuBefore = cpuSeconds(serverPid);
+      const workerBefore = cpuSeconds(workerPid);
+      const sampler = scenario.write ? sampleLockWaits(sql) : undefined;
+      const result = await measure(server, scenario, DURATION);
+      const lockWaits = await sampler?.stop();
+      const cpuUs = ((cpuSeconds(serverPid) - cpuBefore) * 1e6) / (result.requests.total || 1);
+      const drainSeconds = scenario.write ? await drainWorker(sql) : undefined;
+      const workerCpuUs = ((cpuSeconds(workerPid) - workerBefore) * 1e6) / (result.requests.total || 1);
+      const loopP99 = scenario.storm ? await eventLoopP99Ms(server) : Number.NaN;
+      if (scenario.remaining?.() === 0) log(`${scenario.name}: ran out of prepared targets during the run`);
+      if (drainSeconds !== undefined && Number.isNaN(drainSeconds))
+        log(`${scenario.name}: the worker's backlog was not gone ${DRAIN_TIMEOUT_MS / 1000} s after the run`);
+      log(
+        `${scenario.name}: ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms${result.non2xx ? `, non-2xx ${JSON.stringify(result.statusCodeStats)}` : ''}${lockWaits?.total ? `, lock waits ${describeLockWaits(lockWaits)}` : ''}`,
+      );
+      return {
+        result,
+        rss: scenarioRss,
+        eventLoopP99: loopP99,
+        cpuUs,
+        workerCpuUs,
+        ...(lockWaits ? { lockWaits } : {}),
+        ...(drainSeconds === undefined ? {} : { drainSeconds }),
+      };
+    };
     for (const group of groups) {
-      const rounds = new Map<
-        Scenario,
-        { result: Result; rss: number; eventLoopP99: number; cpuUs: number }[]
-      >(group.map((scenario) => [scenario, []]));
+      const rounds = new Map<Scenario, Round[]>(group.map((scenario) => [scenario, []]));
       for (let round = 0; round < ROUNDS; round++) {
         for (const scenario of group) {
           const server = servers[scenario.server];
-          const storm = scenario.name.startsWith('login');
           sampled = server.process.pid ?? pid;
           scenarioRss = 0;
-          if (round === 0) await measure(server, scenario, 1); // per-scenario warm-up (fills its cache entry)
-          if (storm) await eventLoopP99Ms(server); // resets the histogram
-          const cpuBefore = cpuSeconds(server.process.pid ?? pid);
-          const result = await measure(server, scenario, DURATION);
-          const cpuUs =
-            ((cpuSeconds(server.process.pid ?? pid) - cpuBefore) * 1e6) / (result.requests.total || 1);
-          const loopP99 = storm ? await eventLoopP99Ms(server) : Number.NaN;
-          rounds.get(scenario)?.push({ result, rss: scenarioRss, eventLoopP99: loopP99, cpuUs });
-          log(`${scenario.name}: ${Math.round(result.requests.average)} req/s, p99 ${result.latency.p99} ms`);
+          if (round === 0) {
+            await measure(server, scenario, 1); // per-scenario warm-up (fills its cache entry)
+            if (scenario.write) await drainWorker(sql);
+          }
+          const measured = await runOnce(scenario, server);
+          if (measured) rounds.get(scenario)?.push(measured);
         }
       }
       for (const [scenario, results] of rounds) {
+        if (results.length === 0) continue;
         const rps = median(results.map(({ result }) => result.requests.average));
         if (scenario.name === 'baseline GET /health/live') baseline = rps;
         const loopP99 = median(results.map((r) => r.eventLoopP99));
         if (!Number.isNaN(loopP99)) {
           if (scenario.server.startsWith('before'))
-            log(`event-loop delay p99 (before): ${loopP99.toFixed(1)} ms`);
-          else eventLoopP99 = loopP99;
+            log(`event-loop delay p99 (${scenario.name}): ${loopP99.toFixed(1)} ms`);
+          else if (scenario.name.startsWith('login')) eventLoopP99 = loopP99;
         }
+        // The lock waits of the median round (by req/s).
+        const middle = [...results].sort((a, b) => a.result.requests.average - b.result.requests.average)[
+          Math.floor(results.length / 2)
+        ];
+        const drains = results.flatMap((r) => (r.drainSeconds === undefined ? [] : [r.drainSeconds]));
         rows.push({
           name: scenario.name,
+          connections: scenario.connections ?? CONNECTIONS,
           rps,
           p50: median(results.map(({ result }) => result.latency.p50)),
           p99: median(results.map(({ result }) => result.latency.p99)),
@@ -393,6 +591,10 @@ async function main(): Promise<void> {
           ratio: baseline ? rps / baseline : Number.NaN,
           rss: Math.max(...results.map((r) => r.rss)),
           cpuUs: median(results.map((r) => r.cpuUs)),
+          workerCpuUs: median(results.map((r) => r.workerCpuUs)),
+          ...(Number.isNaN(loopP99) ? {} : { eventLoopP99: loopP99 }),
+          ...(middle?.lockWaits ? { lockWaits: middle.lockWaits } : {}),
+          ...(drains.length > 0 ? { drainSeconds: median(drains) } : {}),
         });
       }
     }
@@ -411,6 +613,61 @@ async function main(): Promise<void> {
     );
     for (const row of rows) row.ratio = row.rps / baseline;
 
+    // The database's ceiling for a create: pgbench replaying its statements (bench/pgbench.ts).
+    let pgbench: PgbenchResult | undefined;
+    let pgbenchMissing = false;
+    if (wantsPgbench && targets) {
+      const binary = await findPgbench();
+      if (binary) {
+        pgbench = await runPgbench({
+          binary,
+          databaseUrl: databaseUrl(),
+          sql,
+          clients: CONNECTIONS,
+          seconds: DURATION,
+          authorIds: targets.writerIds,
+        }).catch((error: unknown) => {
+          const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+          log(`!!! pgbench failed: ${String(error).split('\n')[0]}\n${stdout}${stderr.slice(0, 2000)}`);
+          return undefined;
+        });
+      }
+      if (pgbench) {
+        log(
+          `pgbench create-article: ${Math.round(pgbench.tps)} TPS, latency ${pgbench.latencyMs} ms, failed ${pgbench.failed}, lock waits ${describeLockWaits(pgbench.lockWaits)}`,
+        );
+      } else if (!binary) {
+        pgbenchMissing = true;
+        log(
+          '!!! pgbench NOT FOUND (apt-get install postgresql-contrib / postgresql-client): the ceiling row is skipped !!!',
+        );
+      }
+      await drainWorker(sql);
+    }
+
+    // Minutes of mixed traffic, with the worker and the SMTP sink carrying their share.
+    let mixed: MixedResult | undefined;
+    if (wanted('mixed')) {
+      log(`mixed: ${MIXED_SECONDS} s at ${CONNECTIONS} connections`);
+      const sampler = sampleLockWaits(sql);
+      mixed = await runMixed({
+        url: cached.url,
+        connections: CONNECTIONS,
+        seconds: MIXED_SECONDS,
+        windowSeconds: MIXED_WINDOW,
+        slugs,
+        viewerTokens,
+        tags: 50,
+        runId,
+        serverPid: pid,
+        workerPid,
+      });
+      mixed.lockWaits = await sampler.stop();
+      log(`mixed: ${Math.round(mixed.result.requests.average)} req/s, p99 ${mixed.result.latency.p99} ms`);
+      const drained = await drainWorker(sql);
+      log(`mixed: the worker's backlog was gone ${drained.toFixed(1)} s after the run`);
+    }
+
     const fanOutConfig = (queuePrefix: string) =>
       loadConfig({
         ...serverEnv(0),
@@ -422,7 +679,6 @@ async function main(): Promise<void> {
       `fan-out${label}: ${r.followers} email.send jobs queued in ${r.queuedSeconds.toFixed(2)} s (${r.batches} fan-out jobs; the first picked up ${(r.pickupSeconds * 1000).toFixed(0)} ms after publishing)`;
     // The previous tree's fan-out (its bench/fan-out.ts and src/), first, on the same data.
     const compareFanOut = COMPARE_ROOT ? path.join(COMPARE_ROOT, 'bench/fan-out.ts') : undefined;
-    const wanted = (name: string) => !ONLY || ONLY.includes(name);
     let fanOutBefore: FanOutResult | undefined;
     if (wanted('fan-out') && compareFanOut && existsSync(compareFanOut)) {
       const previous = (await import(compareFanOut)) as { measureFanOut: typeof measureFanOut };
@@ -462,7 +718,15 @@ async function main(): Promise<void> {
     const totalErrors = rows
       .filter((r) => !r.name.endsWith('(before)'))
       .reduce((sum, r) => sum + r.errors, 0);
-    const targets = [
+    const createRow = rowsByName.get('create article');
+    const registerRow = rowsByName.get('register (storm)');
+    const sharedWaits = createRow?.lockWaits?.total;
+    const ceilingShare = createRow && pgbench ? createRow.rps / pgbench.tps : undefined;
+    const mixedFirst = mixed?.windows[0]?.rps;
+    const mixedLast = mixed?.windows.at(-1)?.rps;
+    const mixedDrift = mixedFirst && mixedLast ? mixedLast / mixedFirst : undefined;
+    const mixedErrors = mixed ? mixed.result.errors + mixed.result.timeouts + mixed.result.non2xx : 0;
+    const checks = [
       '| target | measured | |',
       '|---|---:|---|',
       atLeast('anonymous list (cached)', 0.6),
@@ -492,16 +756,69 @@ async function main(): Promise<void> {
           ? `${fanOut.queuedSeconds.toFixed(2)} s${fanOutBefore ? ` (before: ${fanOutBefore.queuedSeconds.toFixed(2)} s)` : ''}`
           : '-',
       ),
+      ...writeChecks(rows, check),
+      check(
+        `create article (${CONNECTIONS} conn): zero lock waits`,
+        sharedWaits === undefined ? undefined : sharedWaits === 0,
+        createRow?.lockWaits ? describeLockWaits(createRow.lockWaits) : '-',
+      ),
+      check(
+        'create article req/s ≥ 40 % of pgbench create-article TPS',
+        ceilingShare === undefined ? undefined : ceilingShare >= 0.4,
+        pgbenchMissing
+          ? 'PGBENCH MISSING'
+          : pgbench
+            ? `${Math.round(createRow?.rps ?? 0)} / ${Math.round(pgbench.tps)} = ${ceilingShare === undefined ? '-' : `${(ceilingShare * 100).toFixed(1)} %`}`
+            : '-',
+      ),
+      check(
+        'event-loop delay p99 ≤ 20 ms (register storm)',
+        registerRow?.eventLoopP99 === undefined ? undefined : registerRow.eventLoopP99 <= 20,
+        registerRow?.eventLoopP99 === undefined
+          ? '-'
+          : `${registerRow.eventLoopP99.toFixed(1)} ms (${Math.round(registerRow.rps)} req/s)`,
+      ),
+      check(
+        `mixed ≥ 3,000 req/s at ${CONNECTIONS} connections`,
+        mixed && mixed.result.requests.average >= 3000,
+        mixed ? `${Math.round(mixed.result.requests.average)} req/s` : '-',
+      ),
+      check(
+        'mixed p99 ≤ 50 ms',
+        mixed && mixed.result.latency.p99 <= 50,
+        mixed ? `${mixed.result.latency.p99} ms` : '-',
+      ),
+      check(
+        'mixed flat: last window ≥ 0.9 × first',
+        mixedDrift === undefined ? undefined : mixedDrift >= 0.9,
+        mixedDrift === undefined ? '-' : `${mixedDrift.toFixed(2)}`,
+      ),
+      check('mixed: no errors', mixed ? mixedErrors === 0 : undefined, mixed ? String(mixedErrors) : '-'),
     ];
 
     const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${new Date().toISOString()}`;
+    const writeNames = new Set(WRITE_ROUTES.flatMap((route) => [route, singleConnection(route)]));
+    const writes = writeTable(rows);
     const output = [
       `Machine: ${machine}`,
-      `Duration ${DURATION} s per scenario, ${CONNECTIONS} connections (login: 32)`,
+      `Duration ${DURATION} s per scenario, ${CONNECTIONS} connections (login, register: 32), one worker process, SMTP sink`,
       '',
-      table(rows),
+      table(rows.filter((row) => !writeNames.has(row.name))),
       '',
-      targets.join('\n'),
+      ...(writes ? [writes, ''] : []),
+      ...lockWaitLines(rows),
+      ...(pgbench
+        ? [
+            `pgbench create-article (${CONNECTIONS} clients, ${DURATION} s): ${Math.round(pgbench.tps)} TPS, latency ${pgbench.latencyMs} ms, failed ${pgbench.failed}, lock waits ${describeLockWaits(pgbench.lockWaits)}; database backends (mean): ${describeActivity(pgbench.lockWaits)}`,
+          ]
+        : pgbenchMissing
+          ? ['pgbench: NOT FOUND, ceiling skipped']
+          : []),
+      ...(mixed ? ['', mixedReport(mixed, MIXED_WINDOW)] : []),
+      '',
+      `Worker: ${cpuSeconds(workerPid).toFixed(1)} CPU s in all, RSS ${rssMb(workerPid).toFixed(0)} MB at the end; SMTP sink received ${sink.received()} emails (${startupEmails} of them at the worker's start: the weekly digest)`,
+      '',
+      checks.join('\n'),
       '',
       `Whole run: ${((performance.now() - started) / 1000).toFixed(0)} s (seed ${seeded.seconds.toFixed(1)} s)`,
     ].join('\n');
@@ -510,10 +827,26 @@ async function main(): Promise<void> {
       const { writeFileSync } = await import('node:fs');
       writeFileSync(
         process.env.BENCH_JSON,
-        JSON.stringify({ machine, rows, peakRss, eventLoopP99, worker, fanOut, fanOutBefore }, null, 2),
+        JSON.stringify(
+          {
+            machine,
+            rows,
+            peakRss,
+            eventLoopP99,
+            worker,
+            fanOut,
+            fanOutBefore,
+            pgbench,
+            mixed: mixed && { ...mixed, result: undefined },
+            emails: sink.received(),
+          },
+          null,
+          2,
+        ),
       );
     }
   } finally {
+    await benchDb?.end({ timeout: 5 });
     await cleanup(admin);
   }
 }
