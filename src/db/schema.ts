@@ -201,6 +201,24 @@ export const articleCountTotals = pgView('article_count_totals', {
   published: integer('published').notNull(),
 }).existing();
 
+/**
+ * The feed's articlesCount: each author's published articles, kept by triggers in the transaction
+ * of every change (migrations/0012_…), so the feed's total is a sum over the followed authors' rows
+ * instead of a count of their articles. No row: none published. One row per author, so only that
+ * author's own article writes move it: writers of different authors never wait for each other,
+ * an author's own concurrent writes queue on their row until commit.
+ */
+export const authorArticleCounts = pgTable(
+  'author_article_counts',
+  {
+    authorId: integer('author_id')
+      .primaryKey()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    published: integer('published').notNull(),
+  },
+  (t) => [check('author_article_counts_published_nonnegative', sql`${t.published} >= 0`)],
+);
+
 export const articleTags = pgTable(
   'article_tags',
   {

@@ -94,7 +94,8 @@ export function articleCountQuery(db: Queryable, filter: ArticleFilter) {
  * One page of published articles, newest published first, and the total count: one statement
  * whatever the page size (author, tags and the total come in the same row; a page past the end
  * asks for the total alone). The same for every viewer. With no filter or `?tag=` alone the total
- * is a counter row, read by primary or unique key.
+ * is a counter row, read by primary or unique key; the feed alone sums its followed authors'
+ * counters.
  */
 export async function listArticles(db: Queryable, filter: ArticleFilter): Promise<ArticlePage> {
   const given = FILTERS.filter((key) => filter[key] !== undefined);

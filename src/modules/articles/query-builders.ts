@@ -1,6 +1,14 @@
 import { and, count, desc, eq, isNotNull, or, type Placeholder, type SQL, sql } from 'drizzle-orm';
 import type { Queryable } from '../../db/client.js';
-import { articleCountTotals, articles, favorites, follows, tags, users } from '../../db/schema.js';
+import {
+  articleCountTotals,
+  articles,
+  authorArticleCounts,
+  favorites,
+  follows,
+  tags,
+  users,
+} from '../../db/schema.js';
 import { type ProfileView, profileColumns, usernameIs } from '../profiles/service.js';
 
 /**
@@ -108,11 +116,36 @@ function tagIdOf(name: string | Placeholder): SQL<number> {
 }
 
 /**
- * How many articles the filter matches, as a scalar subquery of the page statement: one round trip
- * for the page and its total. No filter or `?tag=` alone read the counters the triggers keep
- * (`article_count_totals`, migrations/0009_…); the others count the matching rows.
+ * The feed's total: the sum of the followed authors' counters (`author_article_counts`, kept by
+ * triggers, migrations/0012_…) instead of a count of their articles, which reads every published
+ * article of every followed author on every request.
+ *
+ * The counter is looked up once per follow (follows_pkey (follower_id, following_id), then the
+ * counter's primary key), so the cost follows how many authors the viewer follows. Written as a
+ * join, the planner may instead read the whole counter table (one row per author in the system)
+ * into a hash join: its cost model prices each primary-key probe as a random read, so it prefers
+ * a full scan as soon as the viewer follows a fair share of the table's pages, and that scan
+ * grows with the number of authors. A scalar subquery per follow cannot be turned into a join.
+ * An author with no counter row has published nothing. The outer column is written qualified:
+ * Drizzle leaves columns of a one-table select unqualified.
  */
-function totalOf(filter: FilterShape): SQL<number> {
+function followedAuthorsTotal(db: Queryable, viewerId: number | Placeholder) {
+  return db
+    .select({
+      count: sql<number>`coalesce(sum((select c.published from ${authorArticleCounts} as c
+        where c.author_id = ${follows}.following_id)), 0)::integer`,
+    })
+    .from(follows)
+    .where(eq(follows.followerId, viewerId));
+}
+
+/**
+ * How many articles the filter matches, as a scalar subquery of the page statement: one round trip
+ * for the page and its total. No filter, `?tag=` alone and the feed alone read the counters the
+ * triggers keep (`article_count_totals`, migrations/0009_…; `author_article_counts`, 0012_…); the
+ * others count the matching rows.
+ */
+function totalOf(db: Queryable, filter: FilterShape): SQL<number> {
   const keys = FILTERS.filter((key) => filter[key] !== undefined);
   if (keys.length === 0) {
     // The counter id is bound, not written: it is the one parameter of the first-page statements
@@ -123,6 +156,9 @@ function totalOf(filter: FilterShape): SQL<number> {
   }
   if (keys.length === 1 && filter.tag !== undefined) {
     return sql<number>`(select ${articleCountTotals.published} from ${articleCountTotals} where ${articleCountTotals.tagId} = ${tagIdOf(filter.tag)})`;
+  }
+  if (keys.length === 1 && filter.followedBy !== undefined) {
+    return sql<number>`(${followedAuthorsTotal(db, filter.followedBy)})`;
   }
   return sql<number>`(select count(*)::integer from ${articles} where ${filterCondition(filter)})`;
 }
@@ -145,7 +181,7 @@ export function pageQuery(
   return (
     db
       // `total` is evaluated once (an InitPlan), and only when the page has a row.
-      .select({ ...summaryColumns, total: totalOf(filter) })
+      .select({ ...summaryColumns, total: totalOf(db, filter) })
       .from(page)
       .innerJoin(articles, eq(articles.id, page.id))
       .innerJoin(users, eq(users.id, articles.authorId))
@@ -185,8 +221,9 @@ export function countQuery(db: Queryable, filter: FilterShape) {
 }
 
 /**
- * The total alone, for a page past the end (no row to carry it): no filter and `?tag=` alone read
- * the counters the database keeps (`article_count_totals`), the others count.
+ * The total alone, for a page past the end (no row to carry it): no filter, `?tag=` alone and the
+ * feed alone read the counters the database keeps (`article_count_totals`,
+ * `author_article_counts`), the others count.
  */
 export function totalAloneQuery(db: Queryable, filter: FilterShape) {
   const keys = FILTERS.filter((key) => filter[key] !== undefined);
@@ -197,6 +234,8 @@ export function totalAloneQuery(db: Queryable, filter: FilterShape) {
       .where(eq(articleCountTotals.tagId, tagId));
   if (keys.length === 0) return counter(ALL_ARTICLES_COUNTER);
   if (keys.length === 1 && filter.tag !== undefined) return counter(tagIdOf(filter.tag));
+  if (keys.length === 1 && filter.followedBy !== undefined)
+    return followedAuthorsTotal(db, filter.followedBy);
   return countQuery(db, filter);
 }
 

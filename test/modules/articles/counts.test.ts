@@ -1,6 +1,6 @@
 import { count, eq, isNotNull, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { articleCountTotals, articles, articleTags, tags, users } from '../../../src/db/schema.js';
+import { articleCountTotals, articles, articleTags, follows, tags, users } from '../../../src/db/schema.js';
 import { publishArticleJobType, publishDueArticlesJobType } from '../../../src/modules/articles/job-types.js';
 import { waitFor } from '../../jobs/support.js';
 import { createTestApp, sqlRows, type TestApp } from '../../support/app.js';
@@ -10,16 +10,27 @@ import { articleId } from './support.js';
 /**
  * The list's `articlesCount` without a count: the unfiltered list and `?tag=` read the counters
  * (`article_count_totals`) that triggers keep in the transaction of every change (migrations/0002_…,
- * 0009_…). Every path that moves a count, through HTTP and the jobs where there is one. The response cache is off: every count read here is the counter.
+ * 0009_…), and the feed reads the sum of its followed authors' counters (`author_article_counts`,
+ * 0012_…). Every path that moves a count, through HTTP and the jobs where there is one. The
+ * response cache is off: every count read here is the counter.
  */
 
 let t: TestApp;
 let author: TestUser;
+/** Follows every author of this file, and one who never publishes. */
+let reader: TestUser;
 
 beforeAll(async () => {
   t = await createTestApp({ CACHE_ENABLED: 'false' });
   author = await insertUser(t);
+  reader = await insertUser(t);
+  await follow(author);
+  await follow(await insertUser(t));
 });
+
+async function follow(followed: TestUser): Promise<void> {
+  await t.deps.database.db.insert(follows).values({ followerId: reader.id, followingId: followed.id });
+}
 afterAll(() => t?.close());
 
 let serial = 0;
@@ -75,6 +86,26 @@ async function listed(tag?: string): Promise<number> {
   return res.json().articlesCount;
 }
 
+/**
+ * `articlesCount` of the reader's `GET /api/articles/feed`: from a page with rows (the total in its
+ * statement) and from a page past the end (the total alone); both must agree.
+ */
+async function feedCount(): Promise<number> {
+  const [withRows, pastTheEnd] = await Promise.all(
+    [0, 1_000_000].map(async (offset) => {
+      const res = await t.app.inject({
+        method: 'GET',
+        url: `/api/articles/feed?limit=1&offset=${offset}`,
+        headers: reader.headers,
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json().articlesCount as number;
+    }),
+  );
+  expect(pastTheEnd).toBe(withRows);
+  return withRows as number;
+}
+
 /** The counts an API client sees: all, then each tag given. */
 async function counts(...tagNames: string[]): Promise<number[]> {
   return [await listed(), ...(await Promise.all(tagNames.map((tag) => listed(tag))))];
@@ -109,23 +140,43 @@ async function expectCountersExact(): Promise<void> {
   expect(perTag.length).toBeGreaterThan(0);
   for (const tag of perTag) expect(tag, tag.name).toMatchObject({ stored: tag.real });
   for (const tag of perTag.slice(0, 20)) expect(await listed(tag.name), tag.name).toBe(tag.real);
+  // Each author's counter against their rows (no row: none published; no row for a gone user).
+  const perAuthor = await sqlRows<{ id: number; stored: number; real: number }>(
+    db,
+    sql`select u.id, coalesce(c.published, 0) as stored,
+      (select count(*)::integer from articles a where a.author_id = u.id and a.published_at is not null) as real
+    from users u left join author_article_counts c on c.author_id = u.id`,
+  );
+  expect(perAuthor.length).toBeGreaterThan(0);
+  for (const row of perAuthor) expect(row, `author ${row.id}`).toMatchObject({ stored: row.real });
+  const [followed] = await sqlRows<{ n: number }>(
+    db,
+    sql`select count(*)::integer as n from articles a
+      where a.published_at is not null
+        and a.author_id in (select following_id from follows where follower_id = ${reader.id})`,
+  );
+  expect(await feedCount()).toBe(followed?.n);
 }
 
 describe('articlesCount of the unfiltered list and of ?tag=', () => {
   it('counts a create at once; a scheduled one when its delayed job publishes it', async () => {
     const [a, b, c] = [tagName('a'), tagName('b'), tagName('c')];
     const all = await listed();
+    const inFeed = await feedCount();
     await create({ tagList: [a, b] });
     expect(await counts(a, b, c)).toEqual([all + 1, 1, 1, 0]);
+    expect(await feedCount()).toBe(inFeed + 1);
 
     const scheduled = await create({ tagList: [a, c], publishAt: inMs(3_600_000) });
     // Not in any list yet, so in no count.
     expect(await counts(a, b, c)).toEqual([all + 1, 1, 1, 0]);
+    expect(await feedCount()).toBe(inFeed + 1);
 
     const id = await makeDue(scheduled.slug);
     await t.deps.jobs.enqueue(publishArticleJobType, { articleId: id });
     await waitFor('the publish job', async () => (await listed(c)) === 1);
     expect(await counts(a, b, c)).toEqual([all + 2, 2, 1, 1]);
+    expect(await feedCount()).toBe(inFeed + 2);
     // A replayed job publishes nothing and counts nothing.
     await t.deps.jobs.enqueue(publishArticleJobType, { articleId: id });
     await waitFor('the replay to finish', async () => {
@@ -139,6 +190,7 @@ describe('articlesCount of the unfiltered list and of ?tag=', () => {
   it('counts what the due sweep publishes, several at once', async () => {
     const [d, e] = [tagName('d'), tagName('e')];
     const all = await listed();
+    const inFeed = await feedCount();
     const first = await create({ tagList: [d], publishAt: inMs(3_600_000) });
     const second = await create({ tagList: [d, e], publishAt: inMs(3_600_000) });
     const notDue = await create({ tagList: [e], publishAt: inMs(3_600_000) });
@@ -147,6 +199,7 @@ describe('articlesCount of the unfiltered list and of ?tag=', () => {
     await t.deps.jobs.enqueue(publishDueArticlesJobType, {});
     await waitFor('the due sweep', async () => (await listed(d)) === 2);
     expect(await counts(d, e)).toEqual([all + 2, 2, 1]);
+    expect(await feedCount()).toBe(inFeed + 2);
     await remove(notDue.slug);
     expect(await counts(d, e)).toEqual([all + 2, 2, 1]);
     await expectCountersExact();
@@ -155,13 +208,16 @@ describe('articlesCount of the unfiltered list and of ?tag=', () => {
   it('counts a PUT that publishes at once, with the tags it sets in the same request', async () => {
     const [f, g] = [tagName('f'), tagName('g')];
     const all = await listed();
+    const inFeed = await feedCount();
     const scheduled = await create({ tagList: [f], publishAt: inMs(3_600_000) });
     // Tags of a scheduled article change no count…
     await update(scheduled.slug, { tagList: [f, g] });
     expect(await counts(f, g)).toEqual([all, 0, 0]);
+    expect(await feedCount()).toBe(inFeed);
     // …until it is published, with the tags it has then.
     await update(scheduled.slug, { tagList: [g], publishAt: null });
     expect(await counts(f, g)).toEqual([all + 1, 0, 1]);
+    expect(await feedCount()).toBe(inFeed + 1);
     await expectCountersExact();
   });
 
@@ -184,27 +240,41 @@ describe('articlesCount of the unfiltered list and of ?tag=', () => {
   it('takes a deleted article out of every count; a deleted scheduled one was never in', async () => {
     const k = tagName('k');
     const all = await listed();
+    const inFeed = await feedCount();
     const published = await create({ tagList: [k] });
     const scheduled = await create({ tagList: [k], publishAt: inMs(3_600_000) });
     expect(await counts(k)).toEqual([all + 1, 1]);
     await remove(scheduled.slug);
     expect(await counts(k)).toEqual([all + 1, 1]);
+    expect(await feedCount()).toBe(inFeed + 1);
     await remove(published.slug);
     expect(await counts(k)).toEqual([all, 0]);
+    expect(await feedCount()).toBe(inFeed);
     await expectCountersExact();
   });
 
   it('takes a deleted user’s articles out (ON DELETE CASCADE, no service involved)', async () => {
     const leaving = await insertUser(t);
+    await follow(leaving);
     const [l, m] = [tagName('l'), tagName('m')];
     await create({ tagList: [l] });
     const all = await listed();
+    const inFeed = await feedCount();
     await create({ tagList: [l, m] }, leaving);
     await create({ tagList: [m] }, leaving);
     await create({ tagList: [l], publishAt: inMs(3_600_000) }, leaving);
     expect(await counts(l, m)).toEqual([all + 2, 2, 2]);
+    expect(await feedCount()).toBe(inFeed + 2);
     await t.deps.database.db.delete(users).where(eq(users.id, leaving.id));
     expect(await counts(l, m)).toEqual([all, 1, 0]);
+    expect(await feedCount()).toBe(inFeed);
+    // Their counter went with them, and was not written back by their articles' deletion.
+    expect(
+      await sqlRows(
+        t.deps.database.db,
+        sql`select * from author_article_counts where author_id = ${leaving.id}`,
+      ),
+    ).toEqual([]);
     await expectCountersExact();
   });
 
@@ -247,7 +317,12 @@ describe('articlesCount of the unfiltered list and of ?tag=', () => {
   it('counts bulk inserts and multi-row statements written outside the services', async () => {
     const db = t.deps.database.db;
     const q = tagName('q');
+    // Spread over three authors, two of them followed by the reader.
+    const [second, unfollowed] = [await insertUser(t), await insertUser(t)];
+    await follow(second);
+    const authorIds = [author.id, second.id, unfollowed.id];
     const all = await listed();
+    const inFeed = await feedCount();
     const [tag] = await db.insert(tags).values({ name: q }).returning({ id: tags.id });
     const rows = await db
       .insert(articles)
@@ -257,7 +332,7 @@ describe('articlesCount of the unfiltered list and of ?tag=', () => {
           title: 'Bulk',
           description: 'd',
           body: 'b',
-          authorId: author.id,
+          authorId: authorIds[(index % 5) % 3] as number,
           // Every third one scheduled.
           ...(index % 3 === 0 ? { publishedAt: null, publishAt: new Date(Date.now() + 3_600_000) } : {}),
         })),
@@ -265,17 +340,33 @@ describe('articlesCount of the unfiltered list and of ?tag=', () => {
       .returning({ id: articles.id });
     await db.insert(articleTags).values(rows.map((row) => ({ articleId: row.id, tagId: tag?.id ?? 0 })));
     expect(await counts(q)).toEqual([all + 200, 200]);
+    await expectCountersExact();
     // Publish every scheduled one in one statement, then unlink half of all in one.
     await db
       .update(articles)
       .set({ publishedAt: sql`now()` })
       .where(sql`${articles.slug} like ${`bulk-${q}-%`}`);
     expect(await counts(q)).toEqual([all + 300, 300]);
+    // 300 published, 240 of them by the reader's two authors (index % 5 % 3 is 2 for 60).
+    expect(await feedCount()).toBe(inFeed + 240);
+    // By hand: unpublish some, and hand some (published or not) to another author.
+    await db.execute(sql`update articles set published_at = null
+      where slug like ${`bulk-${q}-%`} and id % 7 = 0`);
+    await db.execute(sql`update articles set author_id = ${unfollowed.id}
+      where slug like ${`bulk-${q}-%`} and id % 4 = 1`);
+    await db.execute(sql`update articles set author_id = ${second.id}
+      where slug like ${`bulk-${q}-%`} and id % 4 = 2 and author_id = ${unfollowed.id}`);
+    await expectCountersExact();
+    await db.execute(sql`update articles set published_at = now()
+      where slug like ${`bulk-${q}-%`} and published_at is null`);
+    expect(await counts(q)).toEqual([all + 300, 300]);
+    await expectCountersExact();
     await db.delete(articleTags).where(sql`${articleTags.articleId} in (
       select ${articles.id} from ${articles} where ${articles.slug} like ${`bulk-${q}-%`} and ${articles.id} % 2 = 0)`);
     expect(await counts(q)).toEqual([all + 300, 150]);
     await db.delete(articles).where(sql`${articles.slug} like ${`bulk-${q}-%`}`);
     expect(await counts(q)).toEqual([all, 0]);
+    expect(await feedCount()).toBe(inFeed);
     await expectCountersExact();
   });
 });

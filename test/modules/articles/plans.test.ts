@@ -6,6 +6,7 @@ import {
   articlePageQuery,
   listArticles,
 } from '../../../src/modules/articles/queries.js';
+import { totalAloneQuery } from '../../../src/modules/articles/query-builders.js';
 import { createTestApp, sqlRows, type TestApp } from '../../support/app.js';
 import { insertUser, type TestUser } from '../../support/users.js';
 
@@ -162,6 +163,37 @@ describe('query plans on 100k articles', () => {
     }
     // 100,000 published (the 100 scheduled left out), 1,000 per tag, inserted in bulk.
     expect((await listArticles(db, { limit: 1, offset: 0 })).articlesCount).toBe(100_000);
+  });
+
+  it('sums the feed’s total from the followed authors’ counters, one primary-key lookup per follow', async () => {
+    const db = t.deps.database.db;
+    const filter = { followedBy: viewer.id, limit: 20, offset: 0 };
+    const total = await explain(totalAloneQuery(db, filter));
+    expect(total).toMatch(/Index Only Scan using follows_pkey on follows/);
+    expect(total).toMatch(/Index Scan using author_article_counts_pkey on author_article_counts/);
+    expect(total).not.toMatch(/Seq Scan on author_article_counts|Hash Join|articles_author_published_at_idx/);
+    const page = await explain(articlePageQuery(db, filter));
+    expect(page).toMatch(/author_article_counts_pkey/);
+    expect(page).not.toMatch(/Seq Scan on author_article_counts/);
+    if (process.env.PRINT_PLANS) console.log(`--- feed total\n${total}`);
+    // One followed author's counter moved 1,000 away from their rows, rolled back afterwards: both
+    // the page's total and the total alone (a page past the end) come out 1,000 above the count.
+    const [real] = await articleCountQuery(db, filter);
+    const skew = 1000;
+    await db
+      .transaction(async (tx) => {
+        await tx.execute(sql`update author_article_counts set published = published + ${skew}::integer
+          where author_id = (select min(following_id) from follows where follower_id = ${viewer.id})`);
+        for (const offset of [0, 1_000_000]) {
+          const { articlesCount } = await listArticles(tx, { ...filter, offset });
+          expect(articlesCount).toBe((real?.count ?? 0) + skew);
+        }
+        tx.rollback();
+      })
+      .catch((error: unknown) => {
+        if (!(error instanceof TransactionRollbackError)) throw error;
+      });
+    expect((await listArticles(db, filter)).articlesCount).toBe(real?.count);
   });
 
   it('serves the feed through the follows and articles indexes', async () => {
