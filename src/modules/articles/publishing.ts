@@ -1,7 +1,7 @@
 import { and, asc, eq, inArray, isNull, lte, sql } from 'drizzle-orm';
 import { cacheWrites } from '../../cache/namespaces.js';
 import type { Database } from '../../db/client.js';
-import { articles } from '../../db/schema.js';
+import { articles, follows } from '../../db/schema.js';
 import type { UnitOfWork } from '../../unit-of-work.js';
 import { articlePublishedJobType } from '../notifications/job-types.js';
 import { publishArticleJobType } from './job-types.js';
@@ -29,10 +29,19 @@ export interface PublishedArticle {
 
 /**
  * The follow-up of any publish, immediate or scheduled (follower emails), recorded in the
- * publishing transaction. The dedupe key makes it once per article whatever publishes it.
+ * publishing transaction. The dedupe key makes it once per article whatever publishes it. An
+ * author nobody follows records none: the job would find nobody to email, at the cost of an
+ * outbox row, an enqueue and a run per article.
  */
-export function recordArticlePublished(uow: UnitOfWork, articleId: number): Promise<void> {
-  return uow.job(articlePublishedJobType, { articleId }, { dedupeKey: `article-published:${articleId}` });
+export async function recordArticlePublished(uow: UnitOfWork, articleId: number): Promise<void> {
+  const [followed] = await uow.tx
+    .select({ one: sql<number>`1` })
+    .from(follows)
+    .innerJoin(articles, eq(articles.authorId, follows.followingId))
+    .where(eq(articles.id, articleId))
+    .limit(1);
+  if (!followed) return;
+  await uow.job(articlePublishedJobType, { articleId }, { dedupeKey: `article-published:${articleId}` });
 }
 
 /**

@@ -273,6 +273,16 @@ describe('publishing at once', () => {
     }
   });
 
+  it('records no follow-up for an author nobody follows, immediate or scheduled', async () => {
+    const loner = await insertUser(t);
+    const now = await postArticle(t, loner, {});
+    const later = await postArticle(t, loner, { publishAt: inMs(1500) });
+    await publishedToEveryone(later.slug);
+    for (const slug of [now.slug, later.slug]) {
+      expect(await outboxRows('notifications.article-published', await articleId(t, slug))).toEqual([]);
+    }
+  });
+
   it.each([
     ['not a date', 'tomorrow'],
     ['no time zone', '2030-01-01T10:00:00'],
