@@ -100,7 +100,7 @@ export function articleCountQuery(db: Queryable, filter: ArticleFilter) {
 export async function listArticles(db: Queryable, filter: ArticleFilter): Promise<ArticlePage> {
   const given = FILTERS.filter((key) => filter[key] !== undefined);
   const shape = given.length === 0 ? 'all' : given.length === 1 ? given[0] : undefined;
-  if (shape === 'all' || shape === 'tag' || shape === 'followedBy') {
+  if (shape === 'all' || shape === 'tag') {
     const statements = preparedStatements(db);
     const { page, totalAlone } = statements.list(shape);
     const params = { ...filter };
