@@ -15,22 +15,25 @@ import { insertUser, type TestUser } from '../../support/users.js';
 
 let t: TestApp;
 let author: TestUser;
+/** A second author: an author's own writes share their per-author counter row, and may wait. */
+let otherAuthor: TestUser;
 let serial = 0;
 
 beforeAll(async () => {
   t = await createTestApp({ CACHE_ENABLED: 'false' });
   author = await insertUser(t);
+  otherAuthor = await insertUser(t);
   await t.deps.database.db.execute(sql`insert into tags (name) values ('shared-tag')`);
 });
 afterAll(() => t?.close());
 
 /** A published article tagged `shared-tag`, written as any writer would (the triggers count it). */
-async function insertTaggedArticle(tx: Transaction): Promise<void> {
+async function insertTaggedArticle(tx: Transaction, by: TestUser = author): Promise<void> {
   serial += 1;
   const [row] = await sqlRows<{ id: number }>(
     tx as never,
     sql`insert into articles (slug, title, description, body, author_id)
-      values (${`shard-${serial}-${Math.random().toString(36).slice(2)}`}, 'T', 'd', 'b', ${author.id})
+      values (${`shard-${serial}-${Math.random().toString(36).slice(2)}`}, 'T', 'd', 'b', ${by.id})
       returning id`,
   );
   await tx.execute(sql`insert into article_tags (article_id, tag_id)
@@ -79,12 +82,13 @@ async function holdOpen(work: (tx: Transaction) => Promise<void>) {
 
 describe.skipIf(testDatabaseKind !== 'postgres')('article counters under concurrent writers', () => {
   it('a writer moving the same counters as an open transaction does not wait for it', async () => {
-    const first = await holdOpen(insertTaggedArticle);
+    const first = await holdOpen((tx) => insertTaggedArticle(tx, author));
     try {
-      // With one row per counter this waited for `first` to commit, and failed at the timeout.
+      // Both move the total and the tag's count. With one row per counter this waited for
+      // `first` to commit, and failed at the timeout.
       await t.deps.database.db.transaction(async (tx) => {
         await tx.execute(sql`set local lock_timeout = '2s'`);
-        await insertTaggedArticle(tx);
+        await insertTaggedArticle(tx, otherAuthor);
       });
     } finally {
       await first.commit();
