@@ -192,8 +192,9 @@ export function pageQuery(
 
 /**
  * The ids (and sort key) of one page, newest published first: only columns that the indexes hold
- * (`articles_published_at_idx` for no filter, `articles_author_published_at_idx` for an author or
- * the feed), so skipping `offset` rows reads index entries, not articles.
+ * (`articles_published_at_idx`, which carries author_id and tag_list for the feed and `?tag=`;
+ * `articles_author_published_at_idx` for an author), so skipping `offset` rows reads index
+ * entries, not articles.
  */
 function pageIds(
   db: Queryable,
