@@ -115,6 +115,22 @@ export function createJobs({
     return enqueued.length;
   }
 
+  /** `flush` and `flushRecorded`: never throws, the outbox keeps what could not be enqueued. */
+  async function enqueueAfterCommit(
+    outboxIds: readonly string[],
+    rows: () => Promise<readonly OutboxRow[]>,
+  ): Promise<void> {
+    try {
+      await enqueueRows(await rows());
+    } catch (error) {
+      // The change is committed and its work recorded: the sweep enqueues it once Redis is back.
+      log.warn(
+        { outboxIds, error: error instanceof Error ? error.message : String(error) },
+        'enqueue after commit failed; the outbox sweep will retry',
+      );
+    }
+  }
+
   function toBulkJob<T extends JobType>(type: T, { payload, options = {} }: JobToEnqueue<T>): BulkJob {
     if (!Value.Check(type.payload, payload)) {
       throw new TypeError(`enqueue: payload of ${type.name} does not match its schema`);
@@ -147,30 +163,15 @@ export function createJobs({
       return bulk.map((job) => job.options.jobId);
     },
 
-    async flush(outboxIds) {
-      try {
-        await enqueueRows(await pendingRows(db, outboxIds));
-      } catch (error) {
-        // The change is committed and its work recorded: the sweep enqueues it once Redis is back.
-        log.warn(
-          { outboxIds, error: error instanceof Error ? error.message : String(error) },
-          'enqueue after commit failed; the outbox sweep will retry',
-        );
-      }
+    flush(outboxIds) {
+      return enqueueAfterCommit(outboxIds, async () => pendingRows(db, outboxIds));
     },
 
-    async flushRecorded(rows) {
-      try {
-        await enqueueRows(rows);
-      } catch (error) {
-        log.warn(
-          {
-            outboxIds: rows.map((row) => row.id),
-            error: error instanceof Error ? error.message : String(error),
-          },
-          'enqueue after commit failed; the outbox sweep will retry',
-        );
-      }
+    flushRecorded(rows) {
+      return enqueueAfterCommit(
+        rows.map((row) => row.id),
+        async () => rows,
+      );
     },
 
     async sweepOutbox() {
