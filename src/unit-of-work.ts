@@ -16,8 +16,9 @@ import { type OutboxRow, type RecordJobOptions, recordJobs } from './jobs/outbox
  * - `uow.invalidate(namespaces)`: response-cache namespaces (src/cache/namespaces.ts).
  *
  * After the commit, and only then, runWrite invalidates the namespaces (so the caller never reads
- * its own write stale) and hands the recorded jobs to the queue (`jobs.flushRecorded`, which never throws:
- * a lost enqueue is caught by the `system.outbox-sweep` job). A write that throws records nothing.
+ * its own write stale) and hands the recorded jobs to the queue (`jobs.flushRecorded`, which never
+ * throws: a lost enqueue is caught by the `system.outbox-sweep` job). A write that throws records
+ * nothing.
  */
 export interface UnitOfWork {
   readonly tx: Transaction;
