@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { eq, inArray } from 'drizzle-orm';
+import { and, count, eq, inArray, lte, sql } from 'drizzle-orm';
 import type { Database } from '../../src/db/client.js';
-import { emailLog } from '../../src/db/schema.js';
+import { emailLog, jobOutbox } from '../../src/db/schema.js';
 import type { EmailStatus } from '../../src/email/log.js';
 
 type LogRow = typeof emailLog.$inferSelect;
@@ -43,17 +43,25 @@ export async function emailRowsTo(db: Database, recipient: string): Promise<LogR
 }
 
 /**
- * Waits until no email is `queued` or `sending`: the deliveries a test's requests started in the
- * background are over (e.g. before counting the queries of the next request).
+ * Waits until the background work the test's requests started is over: no due outbox job is
+ * `pending` or `enqueued` and no email is `queued` or `sending`. A job marks its outbox row done
+ * after its email row says `sent`, so both are checked (e.g. before counting the queries of the
+ * next request, which must not include a job's last update).
  */
-export async function waitForEmailsSettled(db: Database, timeoutMs = 10_000): Promise<void> {
-  const pending = await db
-    .select({ id: emailLog.id })
-    .from(emailLog)
-    .where(inArray(emailLog.status, ['queued', 'sending']));
-  await waitForEmailRows(
-    db,
-    pending.map((row) => row.id),
-    { timeoutMs },
-  );
+export async function waitForBackgroundSettled(db: Database, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [open] = await db
+      .select({ jobs: count() })
+      .from(jobOutbox)
+      .where(and(inArray(jobOutbox.status, ['pending', 'enqueued']), lte(jobOutbox.runAt, sql`now()`)));
+    const [sending] = await db
+      .select({ emails: count() })
+      .from(emailLog)
+      .where(inArray(emailLog.status, ['queued', 'sending']));
+    if (open?.jobs === 0 && sending?.emails === 0) return;
+    if (Date.now() > deadline)
+      throw new Error(`background work not settled in time: ${open?.jobs} jobs, ${sending?.emails} emails open`);
+    await sleep(25);
+  }
 }

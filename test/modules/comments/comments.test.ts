@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitForEmailsSettled } from '../../email/wait.js';
+import { waitForBackgroundSettled } from '../../email/wait.js';
 import { createTestApp, type TestApp } from '../../support/app.js';
 import { insertUser, type TestUser } from '../../support/users.js';
 import { postArticle } from '../articles/support.js';
@@ -73,13 +73,13 @@ describe('comments', () => {
     const article = await postArticle(t, ann);
     await addComment(article.slug, 'only one', bob.headers);
     // The new-comment emails are delivered in the background: let them finish before counting.
-    await waitForEmailsSettled(t.deps.database.db);
+    await waitForBackgroundSettled(t.deps.database.db);
     t.queries.reset();
     await listComments(article.slug, ann.headers);
     const one = t.queries.count;
     for (let i = 0; i < 6; i++)
       await addComment(article.slug, `comment ${i}`, i % 2 ? ann.headers : bob.headers);
-    await waitForEmailsSettled(t.deps.database.db);
+    await waitForBackgroundSettled(t.deps.database.db);
     t.queries.reset();
     await listComments(article.slug, ann.headers);
     // token user, article, comments with authors, the viewer's follows of those authors.
