@@ -61,7 +61,9 @@ export async function waitForBackgroundSettled(db: Database, timeoutMs = 10_000)
       .where(inArray(emailLog.status, ['queued', 'sending']));
     if (open?.jobs === 0 && sending?.emails === 0) return;
     if (Date.now() > deadline)
-      throw new Error(`background work not settled in time: ${open?.jobs} jobs, ${sending?.emails} emails open`);
+      throw new Error(
+        `background work not settled in time: ${open?.jobs} jobs, ${sending?.emails} emails open`,
+      );
     await sleep(25);
   }
 }
