@@ -101,8 +101,10 @@ export async function runAttempt(
 }
 
 function lookup(registry: JobRegistry, name: string): JobDefinition {
-  // A job from a newer (or older) deploy that this process cannot run: retrying cannot help.
+  // A job recorded by another deploy (during a rolling deploy, a newer API's job reaching a worker
+  // not yet replaced): a retry may reach a worker that knows it, so it is retried with backoff
+  // like any transient error and fails only when its attempts are used up.
   const definition = registry.get(name);
-  if (!definition) throw new PermanentJobError(`unknown job name "${name}"`);
+  if (!definition) throw new Error(`unknown job name "${name}": no handler in this deploy`);
   return definition;
 }
