@@ -1,5 +1,5 @@
-import { emailSendJobType } from './email/job-types.js';
-import { emailSendJob } from './email/jobs.js';
+import { emailSendBatchJobType, emailSendJobType } from './email/job-types.js';
+import { emailSendBatchJob, emailSendJob } from './email/jobs.js';
 import type { JobDefinition, JobType, RecurringJob } from './jobs/definition.js';
 import {
   outboxSweepJob,
@@ -47,6 +47,7 @@ import {
  */
 export const jobTypes: readonly JobType[] = [
   emailSendJobType,
+  emailSendBatchJobType,
   articlePublishedJobType,
   newArticleBatchJobType,
   weeklyDigestJobType,
@@ -60,6 +61,7 @@ export const jobTypes: readonly JobType[] = [
 
 export const jobDefinitions: readonly JobDefinition[] = [
   emailSendJob,
+  emailSendBatchJob,
   articlePublishedJob,
   newArticleBatchJob,
   weeklyDigestJob,

@@ -192,6 +192,52 @@ export async function deliverEmail(
   }
 }
 
+/** Sends in flight at once within one batch: the SMTP pool's default connection count. */
+const BATCH_SEND_CONCURRENCY = 5;
+
+export interface BatchDeliveryOutcome {
+  sent: number;
+  skipped: number;
+  /** Rows that failed for good (their status says `failed`, with the reason). */
+  failed: PermanentEmailError[];
+  /** Rows back to `queued` (or held by another worker), worth another attempt of the batch. */
+  retry: TransientEmailError[];
+}
+
+/**
+ * The body of the `email.send-batch` job: `deliverEmail` for each row, a few at a time. Each
+ * row keeps its own claim, lease, attempt count and outcome, so one bad address fails only its
+ * row, and a rerun of the batch skips the rows already sent or failed. Never throws for a row's
+ * outcome: the caller decides what the batch's outcomes mean for the job.
+ */
+export async function deliverEmails(
+  deps: DeliveryDeps,
+  emailIds: readonly number[],
+  options: DeliveryOptions,
+): Promise<BatchDeliveryOutcome> {
+  const outcome: BatchDeliveryOutcome = { sent: 0, skipped: 0, failed: [], retry: [] };
+  let next = 0;
+  const lane = async () => {
+    while (next < emailIds.length) {
+      const emailId = emailIds[next++] as number;
+      try {
+        const result = await deliverEmail(deps, emailId, options);
+        if (result.outcome === 'sent') outcome.sent += 1;
+        else outcome.skipped += 1;
+      } catch (error) {
+        if (error instanceof PermanentEmailError) outcome.failed.push(error);
+        else if (error instanceof TransientEmailError) outcome.retry.push(error);
+        // A database error while claiming or recording: the row is still claimable after its
+        // lease, so the batch is retried like a transient failure.
+        else
+          outcome.retry.push(new TransientEmailError(`email ${emailId}: ${String(error)}`, { cause: error }));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(BATCH_SEND_CONCURRENCY, emailIds.length) }, lane));
+  return outcome;
+}
+
 type ClaimedRow = typeof emailLog.$inferSelect;
 
 async function sendClaimed(

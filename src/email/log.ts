@@ -3,7 +3,13 @@ import type { Database, Queryable } from '../db/client.js';
 import { emailLog } from '../db/schema.js';
 import { type OutboxRow, recordJobs } from '../jobs/outbox.js';
 import { deriveKey, seal } from './crypto.js';
-import { emailSendDedupeKey, emailSendJobType } from './job-types.js';
+import {
+  EMAIL_SEND_BATCH_MAX,
+  emailSendBatchDedupeKey,
+  emailSendBatchJobType,
+  emailSendDedupeKey,
+  emailSendJobType,
+} from './job-types.js';
 import { type EmailKeys, renderFor } from './render.js';
 import { type EmailTemplateName, TEMPLATES, type TemplateDataMap } from './templates/index.js';
 
@@ -24,16 +30,23 @@ export function sealingKey(jwtSecret: string): Buffer {
   return deriveKey(jwtSecret, 'email-log-secrets');
 }
 
-/** What queueEmails wrote: the new email_log rows and the outbox rows of their `email.send` jobs. */
+/** What queueEmails wrote: the new email_log rows and the outbox rows of the jobs that send them. */
 export interface QueuedEmails {
   emailIds: number[];
-  /** The outbox rows of their `email.send` jobs. */
+  /** The outbox rows of their `email.send` job (one email) or `email.send-batch` jobs (more). */
   jobs: OutboxRow[];
 }
 
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const result: T[][] = [];
+  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
+  return result;
+}
+
 /**
- * Writes email_log rows inside the caller's transaction (one INSERT), each with the outbox row of
- * its `email.send` job (one more INSERT): the email exists, and will be sent, exactly when the
+ * Writes email_log rows inside the caller's transaction (one INSERT) with the outbox rows of the
+ * jobs that send them (one more INSERT): `email.send` for a single email, `email.send-batch` per
+ * EMAIL_SEND_BATCH_MAX emails otherwise. The email exists, and will be sent, exactly when the
  * change that caused it commits. A dedupe key used before writes nothing (the email is left out of
  * the result). Services call it through their unit of work (`uow.email`, `uow.emails`), which
  * flushes the jobs after commit.
@@ -73,12 +86,24 @@ export async function queueEmails<K extends EmailTemplateName>(
     .onConflictDoNothing({ target: emailLog.dedupeKey })
     .returning({ id: emailLog.id });
   const emailIds = inserted.map((row) => row.id);
-  // New email rows, so new dedupe keys: one outbox row each.
-  const jobs = await recordJobs(
-    tx,
-    emailSendJobType,
-    emailIds.map((emailId) => ({ payload: { emailId }, dedupeKey: emailSendDedupeKey(emailId) })),
-  );
+  // New email rows, so new dedupe keys. One email is one `email.send`; more go in chunks of
+  // `email.send-batch`, so a fan-out costs one job per chunk instead of one per recipient.
+  const jobs =
+    emailIds.length === 1
+      ? await recordJobs(tx, emailSendJobType, [
+          {
+            payload: { emailId: emailIds[0] as number },
+            dedupeKey: emailSendDedupeKey(emailIds[0] as number),
+          },
+        ])
+      : await recordJobs(
+          tx,
+          emailSendBatchJobType,
+          chunks(emailIds, EMAIL_SEND_BATCH_MAX).map((chunk) => ({
+            payload: { emailIds: chunk },
+            dedupeKey: emailSendBatchDedupeKey(chunk[0] as number),
+          })),
+        );
   return { emailIds, jobs };
 }
 

@@ -7,8 +7,12 @@ import {
   PermanentEmailError,
   TransientEmailError,
 } from '../../src/email/delivery.js';
-import { emailSendDedupeKey } from '../../src/email/job-types.js';
-import { runEmailSendJob } from '../../src/email/jobs.js';
+import {
+  EMAIL_SEND_BATCH_MAX,
+  emailSendBatchDedupeKey,
+  emailSendDedupeKey,
+} from '../../src/email/job-types.js';
+import { runEmailSendBatchJob, runEmailSendJob } from '../../src/email/jobs.js';
 import type { QueueEmailInput } from '../../src/email/log.js';
 import type { EmailKeys } from '../../src/email/render.js';
 import { PermanentJobError } from '../../src/jobs/definition.js';
@@ -394,5 +398,87 @@ describe('the email.send job body', () => {
     const error = await rejection(run(refused.id));
     expect(error).toBeInstanceOf(PermanentJobError);
     expect(error.message).toMatch(/554/);
+  });
+});
+
+describe('the email.send-batch job', () => {
+  const runBatch = (emailIds: number[]) =>
+    runEmailSendBatchJob(
+      { db: t.deps.database.db, config: { ...keys, jobs: { lockMs: 30_000 } }, maxAttempts: 3 },
+      t.deps.mailer,
+      { emailIds },
+    );
+
+  /** `count` verification emails in one unit of work, each to its own inbox, not yet sent. */
+  async function queueMany(count: number) {
+    const inboxes = Array.from({ length: count }, () => mail.createInbox());
+    const run = ++sequence;
+    const ids = await writeWithoutFlush(t.deps, (uow) =>
+      uow.emails(
+        inboxes.map((inbox, i) => ({
+          to: inbox.emailAddress,
+          userId: null,
+          template: 'verify-email' as const,
+          data: { username: `reader_${i}`, token: `batch-token-${run}-${i}` },
+          dedupeKey: `batch-test:${run}:${i}`,
+        })),
+      ),
+    );
+    return { ids, inboxes };
+  }
+
+  it('records one email.send-batch job per EMAIL_SEND_BATCH_MAX emails of a unit of work, none per email', async () => {
+    const { ids } = await queueMany(EMAIL_SEND_BATCH_MAX + 1);
+    const jobs = await t.deps.database.db
+      .select()
+      .from(jobOutbox)
+      .where(
+        sql`${jobOutbox.dedupeKey} in (${emailSendBatchDedupeKey(ids[0] ?? 0)}, ${emailSendBatchDedupeKey(ids[EMAIL_SEND_BATCH_MAX] ?? 0)})`,
+      );
+    expect(jobs.map((job) => ({ name: job.name, payload: job.payload, status: job.status }))).toEqual([
+      {
+        name: 'email.send-batch',
+        payload: { emailIds: ids.slice(0, EMAIL_SEND_BATCH_MAX) },
+        status: 'pending',
+      },
+      { name: 'email.send-batch', payload: { emailIds: ids.slice(EMAIL_SEND_BATCH_MAX) }, status: 'pending' },
+    ]);
+    for (const id of ids) expect(await sendJobsOf(id)).toEqual([]);
+  });
+
+  it('sends every row once; a rerun sends nothing again', async () => {
+    const { ids, inboxes } = await queueMany(7);
+    await runBatch(ids);
+    for (const inbox of inboxes) expect(await mail.waitForEmails(inbox, 1, 5000)).toHaveLength(1);
+    for (const id of ids) expect((await row(id)).status).toBe('sent');
+    await runBatch(ids);
+    for (const inbox of inboxes) expect(mail.emails(inbox)).toHaveLength(1);
+  });
+
+  it('a temporary refusal of one row retries the batch, which then sends only that row', async () => {
+    const { ids, inboxes } = await queueMany(3);
+    mail.rejectNext(1, 452, 'Mailbox full, try later');
+    const error = await rejection(runBatch(ids));
+    expect(error).toBeInstanceOf(TransientEmailError);
+    expect(error.message).toMatch(/2 sent, 0 skipped, 1 to retry, 0 failed/);
+    const statuses = await Promise.all(ids.map(async (id) => (await row(id)).status));
+    expect(statuses.sort()).toEqual(['queued', 'sent', 'sent']);
+
+    await runBatch(ids);
+    for (const id of ids) expect((await row(id)).status).toBe('sent');
+    for (const inbox of inboxes) expect(mail.emails(inbox)).toHaveLength(1);
+  });
+
+  it('a permanent refusal fails only its row, and the job (no retry); the other rows are sent', async () => {
+    const { ids, inboxes } = await queueMany(3);
+    mail.rejectNext(1, 554, 'No such user');
+    const error = await rejection(runBatch(ids));
+    expect(error).toBeInstanceOf(PermanentJobError);
+    expect(error.message).toMatch(/2 sent, 0 skipped, 0 to retry, 1 failed.*554/);
+    const rows = await Promise.all(ids.map((id) => row(id)));
+    expect(rows.map((r) => r.status).sort()).toEqual(['failed', 'sent', 'sent']);
+    expect(rows.find((r) => r.status === 'failed')?.lastError).toMatch(/554/);
+    const delivered = inboxes.map((inbox) => mail.emails(inbox).length);
+    expect(delivered.sort()).toEqual([0, 1, 1]);
   });
 });

@@ -61,8 +61,10 @@ describeWithRedis.runIf(testDatabaseKind === 'postgres')('SMTP down and back', (
       });
       expect(log.json().emails.length).toBeGreaterThan(0);
       expect(log.json().emails[0].lastError).toMatch(/ECONNREFUSED|ECONNECTION|ESOCKET/);
-      // ...and the worker logs each attempt as a retry.
-      expect(worker?.lines.some((line) => line.job === 'email.send' && line.outcome === 'retry')).toBe(true);
+      // ...and the worker logs each attempt of the burst's batch as a retry.
+      expect(worker?.lines.some((line) => line.job === 'email.send-batch' && line.outcome === 'retry')).toBe(
+        true,
+      );
     } finally {
       await mail.start();
     }

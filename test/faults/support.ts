@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { inArray, sql } from 'drizzle-orm';
 import { emailLog } from '../../src/db/schema.js';
+import { EMAIL_SEND_BATCH_MAX } from '../../src/email/job-types.js';
 import { queueEmails } from '../../src/email/log.js';
 import type { TestApp } from '../support/app.js';
 import type { Inbox, InboxServer } from '../support/inbox.js';
@@ -18,7 +19,7 @@ export const FAULT_JOBS_ENV = {
 
 export interface Burst {
   ids: number[];
-  /** The outbox rows of their `email.send` jobs, for `jobs.flush`. */
+  /** The outbox rows of their `email.send-batch` jobs (50 emails each), for `jobs.flush`. */
   jobIds: string[];
   /** Each email's own inbox: a second copy of one email is a second message in its inbox. */
   inboxOf: Map<number, Inbox>;
@@ -43,7 +44,9 @@ export async function queueBurst(t: TestApp, mail: InboxServer, count: number): 
     ),
   );
   const jobIds = jobs.map((job) => job.id);
-  if (ids.length !== count || jobIds.length !== count) throw new Error(`queued ${ids.length} of ${count}`);
+  if (ids.length !== count || jobIds.length !== Math.ceil(count / EMAIL_SEND_BATCH_MAX)) {
+    throw new Error(`queued ${ids.length} of ${count} emails in ${jobIds.length} jobs`);
+  }
   const rows = await t.deps.database.db
     .select({ id: emailLog.id, recipient: emailLog.recipient })
     .from(emailLog)

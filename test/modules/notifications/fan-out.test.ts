@@ -88,11 +88,13 @@ describeWithRedis('new-article fan-out on BullMQ', () => {
     return row;
   }
 
-  /** The users the queued email.send jobs go to, one entry per job. */
+  /** The users the queued send jobs go to (`email.send`: one, `email.send-batch`: several), one entry per email. */
   async function recipientsOfQueuedSends(): Promise<number[]> {
-    const emailIds = (await waiting())
-      .filter((job) => job.name === 'email.send')
-      .map((job) => (job.data.payload as { emailId: number }).emailId);
+    const emailIds = (await waiting()).flatMap((job) => {
+      if (job.name === 'email.send') return [(job.data.payload as { emailId: number }).emailId];
+      if (job.name === 'email.send-batch') return (job.data.payload as { emailIds: number[] }).emailIds;
+      return [];
+    });
     if (emailIds.length === 0) return [];
     const rows = await t.deps.database.db
       .select({ id: emailLog.id, userId: emailLog.userId })
@@ -125,8 +127,8 @@ describeWithRedis('new-article fan-out on BullMQ', () => {
       'notifications.new-article-batch',
       'notifications.new-article-batch',
       'notifications.new-article-batch',
-      'email.send',
-      'email.send',
+      // The first batch's two emails: one job.
+      'email.send-batch',
     ]);
     expect(queued.slice(0, 3).map((job) => job.id)).toEqual([
       `new-article-${article.id}-after-${f2.id}-to-${muted.id}`,
