@@ -2,9 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { destination, pino } from 'pino';
 import type { Config } from '../src/config.js';
 import { createDeps } from '../src/deps.js';
-import { emailSendJobType } from '../src/email/job-types.js';
+import { emailSendBatchJobType, emailSendJobType } from '../src/email/job-types.js';
 import { EMAIL_SEND_ATTEMPTS } from '../src/email/jobs.js';
-import { defineJob, type JobEnqueuer } from '../src/jobs/definition.js';
+import { defineJob, type JobDefinition, type JobEnqueuer, type OutboxRow } from '../src/jobs/definition.js';
 import type { AttemptRunner } from '../src/jobs/queue.js';
 import { buildRegistry } from '../src/jobs/registry.js';
 import { runAttempt } from '../src/jobs/runner.js';
@@ -19,10 +19,10 @@ import { runWrite } from '../src/unit-of-work.js';
  * job chain with the real runner and handlers (batches of NOTIFICATION_BATCH_SIZE followers, each
  * a unit of work: email_log rows and their `email.send` outbox rows, flushed after its commit).
  *
- * Timed: from the start of the `notifications.article-published` attempt until the last of the
- * followers' `email.send` jobs has been added to Redis (the batches' flushes resolved).
- * Nothing is sent: the worker's `email.send` is a no-op that records the email id, which also
- * proves every job reached Redis (the run waits until each of them was taken once).
+ * Timed: from the start of the `notifications.article-published` attempt until the send jobs of
+ * the last followers' emails have been added to Redis (the batches' flushes resolved). Nothing is
+ * sent: the worker's `email.send` and `email.send-batch` are no-ops that record the email ids,
+ * which also proves every job reached Redis (the run waits until each email was taken once).
  */
 
 export interface FanOutResult {
@@ -69,12 +69,23 @@ export async function measureFanOut(
         delivered.add(emailId);
       },
     });
+    const noOpSendBatch = defineJob(emailSendBatchJobType, {
+      attempts: EMAIL_SEND_ATTEMPTS,
+      handle: async ({ emailIds }) => {
+        for (const emailId of emailIds) delivered.add(emailId);
+      },
+    });
+    const noOps = new Map<string, JobDefinition>([
+      ['email.send', noOpSend],
+      ['email.send-batch', noOpSendBatch],
+    ]);
     const registry = buildRegistry(
-      jobDefinitions.map((d) => (d.type.name === 'email.send' ? noOpSend : d)),
+      jobDefinitions.map((d) => noOps.get(d.type.name) ?? d),
       jobTypes,
     );
 
-    const queued = new Set<string>();
+    /** The emails of the send jobs flushed so far (the batches' units of work record only those). */
+    const queued = new Set<number>();
     let jobStarted = 0;
     let allQueuedAt = 0;
     let batches = 0;
@@ -82,25 +93,28 @@ export async function measureFanOut(
     const allQueued = new Promise<void>((resolve) => {
       resolveQueued = resolve;
     });
-    const sawQueued = (ids: readonly string[]) => {
-      for (const id of ids) queued.add(id);
+    const sawQueued = (rows: readonly OutboxRow[]) => {
+      for (const { payload } of rows) {
+        const emailIds = Array.isArray(payload.emailIds) ? payload.emailIds : [payload.emailId];
+        for (const id of emailIds) queued.add(Number(id));
+      }
       if (queued.size >= followers && allQueuedAt === 0) {
         allQueuedAt = performance.now();
         resolveQueued();
       }
     };
-    // What the handlers get as ctx.jobs: deps.jobs, counting the jobs the batches flush (their
-    // units of work record only `email.send` jobs).
+    // What the handlers get as ctx.jobs: deps.jobs, counting the emails of the send jobs the
+    // batches' units of work flush.
     const jobs: JobEnqueuer = {
       enqueue: (type, payload, options) => deps.jobs.enqueue(type, payload, options),
       enqueueMany: (type, list) => deps.jobs.enqueueMany(type, list),
       flush: async (ids) => {
         await deps.jobs.flush(ids);
-        sawQueued(ids);
+        throw new Error(`fan-out: unexpected flush of ${ids.length} rows by id`);
       },
       flushRecorded: async (rows) => {
         await deps.jobs.flushRecorded(rows);
-        sawQueued(rows.map((row) => row.id));
+        sawQueued(rows);
       },
       sweepOutbox: () => deps.jobs.sweepOutbox(),
     };

@@ -10,6 +10,7 @@ import { openDatabase } from '../src/db/client.js';
 import { createDeps } from '../src/deps.js';
 import { probeJobType } from '../src/jobs/system-jobs.js';
 import { createAccessTokenSigner } from '../src/modules/auth/access-token.js';
+import { type EmailThroughput, measureEmailThroughput } from './email-throughput.js';
 import { type FanOutResult, measureFanOut, within } from './fan-out.js';
 import {
   ADMIN_URL,
@@ -74,14 +75,17 @@ import {
  *   - exact names only: "pgbench" (bench/pgbench.ts: bench/pgbench/create-article.sql with
  *     BENCH_CONNECTIONS clients for BENCH_DURATION; also runs with "writes" or "create article"),
  *     "mixed" (bench/mixed.ts: ~81 % reads / ~19 % writes by 1,000 users, per-window drift),
- *     "fan-out", "worker".
+ *     "fan-out", "worker", "email" (bench/email-throughput.ts: BENCH_EMAILS emails, default 2,000,
+ *     delivered by the worker into the sink, one job per email and then batched, alternating for
+ *     BENCH_ROUNDS).
  *
  * Environment: BENCH_DATABASE_URL (a server URL; a database is created on it, default
  * postgres://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL (default redis://127.0.0.1:6379),
  * BENCH_DURATION (seconds per scenario, default 6), BENCH_CONNECTIONS (default 32),
  * BENCH_ONLY (comma-separated scenario names), BENCH_TSX=1 (run the server's and worker's sources
  * through tsx instead of the build), BENCH_NODE_ARGS (extra node flags for the server, e.g.
- * "--cpu-prof --cpu-prof-dir=prof"), BENCH_JSON (write the results as JSON to this file),
+ * "--cpu-prof --cpu-prof-dir=prof"), BENCH_WORKER_NODE_ARGS (the same for the worker),
+ * BENCH_JSON (write the results as JSON to this file),
  * BENCH_MIXED_SECONDS (length of "mixed", default 180), BENCH_MIXED_WINDOW (its drift window,
  * default 30 s), BENCH_WRITE_POOL_RATE (req/s the prepared delete/unfavorite/unfollow targets
  * are sized for, default 3000: a faster run stops early and says so). pgbench is looked up on
@@ -97,7 +101,8 @@ import {
  *
  * BENCH_ROUNDS (default 1): every selected scenario (and its "before") runs that many times,
  * alternating, and each row reports the median round: noise on a shared machine moves both sides.
- * With BENCH_ONLY, the fan-out, the worker drain, pgbench and mixed run only when named.
+ * With BENCH_ONLY, the fan-out, the worker drain, email delivery, pgbench and mixed run only when
+ * named.
  *
  * The database paths as the data grows (20,000 → 1,000,000 articles): `npm run bench:growth`
  * (bench/growth.ts). The helpers both use (run state, server start/stop, SMTP sink, /proc CPU and
@@ -109,6 +114,8 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim());
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
 const WORKER_JOBS = 10_000;
+const WORKER_NODE_ARGS = process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+const EMAILS = Number(process.env.BENCH_EMAILS ?? 2000);
 const MIXED_SECONDS = Number(process.env.BENCH_MIXED_SECONDS ?? 180);
 const MIXED_WINDOW = Number(process.env.BENCH_MIXED_WINDOW ?? 30);
 /**
@@ -141,7 +148,7 @@ async function startWorkerProcess(): Promise<Server> {
       ? arg.replace(/server\.js$/, 'worker.js')
       : arg.replace(/server\.ts$/, 'worker.ts'),
   );
-  const child = spawn(process.execPath, args, {
+  const child = spawn(process.execPath, [...WORKER_NODE_ARGS, ...args], {
     cwd: ROOT,
     env: serverEnv(0),
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -205,6 +212,10 @@ async function settleWorker(sql: postgres.Sql, workerPid: number, received: () =
     if (quiet >= 3 && performance.now() - began >= 5000) return;
   }
   log('the worker did not settle within 2 minutes of its start: measuring anyway');
+}
+
+function emailLine(r: EmailThroughput): string {
+  return `email delivery (${r.mode}): ${r.emails} emails in ${r.jobs} jobs sent into the SMTP sink in ${r.seconds.toFixed(2)} s = ${Math.round(r.emailsPerSecond)} emails/s, worker CPU ${Math.round(r.workerCpuUsPerEmail)} µs/email, SMTP sink CPU ${Math.round(r.sinkCpuUsPerEmail)} µs/email`;
 }
 
 /** prom-client resets its event-loop histogram on every scrape: read once before, once after. */
@@ -676,7 +687,7 @@ async function main(): Promise<void> {
         WORKER_CONCURRENCY: process.env.BENCH_WORKER_CONCURRENCY,
       });
     const fanOutLine = (label: string, r: FanOutResult) =>
-      `fan-out${label}: ${r.followers} email.send jobs queued in ${r.queuedSeconds.toFixed(2)} s (${r.batches} fan-out jobs; the first picked up ${(r.pickupSeconds * 1000).toFixed(0)} ms after publishing)`;
+      `fan-out${label}: the send jobs of ${r.followers} emails queued in ${r.queuedSeconds.toFixed(2)} s (${r.batches} fan-out jobs; the first picked up ${(r.pickupSeconds * 1000).toFixed(0)} ms after publishing)`;
     // The previous tree's fan-out (its bench/fan-out.ts and src/), first, on the same data.
     const compareFanOut = COMPARE_ROOT ? path.join(COMPARE_ROOT, 'bench/fan-out.ts') : undefined;
     let fanOutBefore: FanOutResult | undefined;
@@ -699,6 +710,24 @@ async function main(): Promise<void> {
         )
       : undefined;
     if (fanOut) log(fanOutLine('', fanOut));
+    // Email delivery by the worker process into the sink: one job per email, then batched.
+    const emailThroughput: EmailThroughput[] = [];
+    if (wanted('email')) {
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const mode of ['one per job', 'batched'] as const) {
+          const result = await measureEmailThroughput(loadConfig({ ...serverEnv(0), LOG_LEVEL: 'warn' }), {
+            mode,
+            emails: EMAILS,
+            runId: `${runId}-${round}`,
+            workerPid,
+            received: () => sink?.received() ?? 0,
+          });
+          emailThroughput.push(result);
+          log(emailLine(result));
+          await drainWorker(sql);
+        }
+      }
+    }
     const worker = wanted('worker') ? await benchWorker() : undefined;
     if (worker) {
       log(
@@ -816,6 +845,7 @@ async function main(): Promise<void> {
           : []),
       ...(mixed ? ['', mixedReport(mixed, MIXED_WINDOW)] : []),
       '',
+      ...(emailThroughput.length > 0 ? [...emailThroughput.map(emailLine), ''] : []),
       `Worker: ${cpuSeconds(workerPid).toFixed(1)} CPU s in all, RSS ${rssMb(workerPid).toFixed(0)} MB at the end; SMTP sink received ${sink.received()} emails (${startupEmails} of them at the worker's start: the weekly digest)`,
       '',
       checks.join('\n'),
@@ -836,6 +866,7 @@ async function main(): Promise<void> {
             worker,
             fanOut,
             fanOutBefore,
+            emailThroughput,
             pgbench,
             mixed: mixed && { ...mixed, result: undefined },
             emails: sink.received(),
