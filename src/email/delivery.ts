@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { and, eq, lt, or, sql } from 'drizzle-orm';
+import { and, eq, inArray, lt, or, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { emailLog } from '../db/schema.js';
 import { unseal } from './crypto.js';
@@ -110,25 +110,59 @@ function holdLease(db: Database, emailId: number, attempts: number, leaseMs: num
   return () => clearInterval(timer);
 }
 
+/**
+ * Renews the leases of several claimed rows with one statement per beat, as `holdLease` does for
+ * one: `held` maps each row still being worked on to the attempt count of its claim, and the
+ * caller deletes a row once it is finished.
+ */
+function holdLeases(db: Database, held: ReadonlyMap<number, number>, leaseMs: number): () => void {
+  const timer = setInterval(() => {
+    if (held.size === 0) return;
+    const claims = [...held].map(([id, attempts]) =>
+      and(eq(emailLog.id, id), eq(emailLog.attempts, attempts)),
+    );
+    db.update(emailLog)
+      .set({ updatedAt: sql`now()` })
+      .where(and(eq(emailLog.status, 'sending'), or(...claims)))
+      .catch(() => {});
+  }, leaseMs / 4);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** A row that may be claimed: `queued`, or `sending` with its lease run out. */
+const claimable = (leaseMs: number) =>
+  or(
+    eq(emailLog.status, 'queued'),
+    and(
+      eq(emailLog.status, 'sending'),
+      lt(emailLog.updatedAt, sql`now() - make_interval(secs => ${leaseMs / 1000})`),
+    ),
+  );
+
+const claimed = () => ({
+  status: 'sending' as const,
+  attempts: sql`${emailLog.attempts} + 1`,
+  updatedAt: sql`now()`,
+});
+
 /** `queued` → `sending` (attempts + 1), or a `sending` row whose lease ran out; undefined otherwise. */
 async function claim(db: Database, emailId: number, leaseMs: number) {
   const [row] = await db
     .update(emailLog)
-    .set({ status: 'sending', attempts: sql`${emailLog.attempts} + 1`, updatedAt: sql`now()` })
-    .where(
-      and(
-        eq(emailLog.id, emailId),
-        or(
-          eq(emailLog.status, 'queued'),
-          and(
-            eq(emailLog.status, 'sending'),
-            lt(emailLog.updatedAt, sql`now() - make_interval(secs => ${leaseMs / 1000})`),
-          ),
-        ),
-      ),
-    )
+    .set(claimed())
+    .where(and(eq(emailLog.id, emailId), claimable(leaseMs)))
     .returning();
   return row;
+}
+
+/** `claim` for several rows in one statement: the rows it claimed (the others are held, final or missing). */
+function claimMany(db: Database, emailIds: readonly number[], leaseMs: number) {
+  return db
+    .update(emailLog)
+    .set(claimed())
+    .where(and(inArray(emailLog.id, [...emailIds]), claimable(leaseMs)))
+    .returning();
 }
 
 /** The row's status and, by the database clock, how long its current lease still runs. */
@@ -205,10 +239,13 @@ export interface BatchDeliveryOutcome {
 }
 
 /**
- * The body of the `email.send-batch` job: `deliverEmail` for each row, a few at a time. Each
- * row keeps its own claim, lease, attempt count and outcome, so one bad address fails only its
- * row, and a rerun of the batch skips the rows already sent or failed. Never throws for a row's
- * outcome: the caller decides what the batch's outcomes mean for the job.
+ * The body of the `email.send-batch` job: every row delivered as `deliverEmail` delivers one, a
+ * few at a time. The claimable rows are claimed in one statement and their leases renewed in one
+ * statement per beat; then each is sent, recorded or failed on its own, so one bad address fails
+ * only its row and a dying worker repeats only the emails on the wire. A row that could not be
+ * claimed (held by another worker, already sent or failed) goes through `deliverEmail`, which
+ * waits for it or skips it. Never throws for a row's outcome: the caller decides what the
+ * batch's outcomes mean for the job.
  */
 export async function deliverEmails(
   deps: DeliveryDeps,
@@ -216,25 +253,42 @@ export async function deliverEmails(
   options: DeliveryOptions,
 ): Promise<BatchDeliveryOutcome> {
   const outcome: BatchDeliveryOutcome = { sent: 0, skipped: 0, failed: [], retry: [] };
+  const rows = await claimMany(deps.db, emailIds, options.sendingLeaseMs);
+  const held = new Map(rows.map((row) => [row.id, row.attempts]));
+  const work = [
+    ...rows.map((row) => ({
+      emailId: row.id,
+      deliver: () => sendClaimed(deps, row, options).finally(() => held.delete(row.id)),
+    })),
+    ...emailIds
+      .filter((emailId) => !held.has(emailId))
+      .map((emailId) => ({ emailId, deliver: () => deliverEmail(deps, emailId, options) })),
+  ];
   let next = 0;
   const lane = async () => {
-    while (next < emailIds.length) {
-      const emailId = emailIds[next++] as number;
+    for (let item = work[next++]; item; item = work[next++]) {
       try {
-        const result = await deliverEmail(deps, emailId, options);
+        const result = await item.deliver();
         if (result.outcome === 'sent') outcome.sent += 1;
         else outcome.skipped += 1;
       } catch (error) {
         if (error instanceof PermanentEmailError) outcome.failed.push(error);
         else if (error instanceof TransientEmailError) outcome.retry.push(error);
-        // A database error while claiming or recording: the row is still claimable after its
+        // A database error while claiming or recording: the row is claimable again after its
         // lease, so the batch is retried like a transient failure.
-        else
-          outcome.retry.push(new TransientEmailError(`email ${emailId}: ${String(error)}`, { cause: error }));
+        else {
+          const message = `email ${item.emailId}: ${String(error)}`;
+          outcome.retry.push(new TransientEmailError(message, { cause: error }));
+        }
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(BATCH_SEND_CONCURRENCY, emailIds.length) }, lane));
+  const stopLeases = holdLeases(deps.db, held, options.sendingLeaseMs);
+  try {
+    await Promise.all(Array.from({ length: Math.min(BATCH_SEND_CONCURRENCY, work.length) }, lane));
+  } finally {
+    stopLeases();
+  }
   return outcome;
 }
 

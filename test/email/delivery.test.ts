@@ -4,6 +4,7 @@ import { emailLog, jobOutbox } from '../../src/db/schema.js';
 import {
   type DeliveryOptions,
   deliverEmail,
+  deliverEmails,
   PermanentEmailError,
   TransientEmailError,
 } from '../../src/email/delivery.js';
@@ -466,6 +467,26 @@ describe('the email.send-batch job', () => {
 
     await runBatch(ids);
     for (const id of ids) expect((await row(id)).status).toBe('sent');
+    for (const inbox of inboxes) expect(mail.emails(inbox)).toHaveLength(1);
+  });
+
+  it('skips rows already sent, and waits out a row another worker holds before sending it', async () => {
+    const { ids, inboxes } = await queueMany(4);
+    const [sentBefore, held] = ids;
+    await deliver(sentBefore ?? 0);
+    // Claimed by a worker that is gone: `sending`, its lease renewed just now.
+    await t.deps.database.db
+      .update(emailLog)
+      .set({ status: 'sending', attempts: 1, updatedAt: sql`now()` })
+      .where(eq(emailLog.id, held ?? 0));
+    const started = Date.now();
+    const outcome = await deliverEmails({ db: t.deps.database.db, mailer: t.deps.mailer, keys }, ids, {
+      maxAttempts: 3,
+      sendingLeaseMs: 1000,
+    });
+    expect(outcome).toMatchObject({ sent: 3, skipped: 1, failed: [], retry: [] });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect((await row(held ?? 0)).attempts).toBe(2);
     for (const inbox of inboxes) expect(mail.emails(inbox)).toHaveLength(1);
   });
 
