@@ -94,26 +94,11 @@ export function emailMessageId(
 }
 
 /**
- * Renews a claimed row's lease (`updated_at`) every quarter of it while this worker sends, so a
- * slow send is never claimed twice and a dead worker's row is free a lease after its last beat.
- * Only the claim it belongs to (same attempt count, still `sending`) is renewed.
- */
-function holdLease(db: Database, emailId: number, attempts: number, leaseMs: number): () => void {
-  const timer = setInterval(() => {
-    db.update(emailLog)
-      .set({ updatedAt: sql`now()` })
-      .where(and(eq(emailLog.id, emailId), eq(emailLog.status, 'sending'), eq(emailLog.attempts, attempts)))
-      // A missed beat only brings the lease's end nearer; the next beat tries again.
-      .catch(() => {});
-  }, leaseMs / 4);
-  timer.unref();
-  return () => clearInterval(timer);
-}
-
-/**
- * Renews the leases of several claimed rows with one statement per beat, as `holdLease` does for
- * one: `held` maps each row still being worked on to the attempt count of its claim, and the
- * caller deletes a row once it is finished.
+ * Renews the leases (`updated_at`) of claimed rows every quarter of the lease, one statement per
+ * beat, while this worker sends: a slow send is never claimed twice, and a dead worker's rows are
+ * free a lease after its last beat. `held` maps each row still being worked on to the attempt
+ * count of its claim (only that claim, still `sending`, is renewed); the caller deletes a row once
+ * it is finished.
  */
 function holdLeases(db: Database, held: ReadonlyMap<number, number>, leaseMs: number): () => void {
   const timer = setInterval(() => {
@@ -124,6 +109,7 @@ function holdLeases(db: Database, held: ReadonlyMap<number, number>, leaseMs: nu
     db.update(emailLog)
       .set({ updatedAt: sql`now()` })
       .where(and(eq(emailLog.status, 'sending'), or(...claims)))
+      // A missed beat only brings the lease's end nearer; the next beat tries again.
       .catch(() => {});
   }, leaseMs / 4);
   timer.unref();
@@ -140,27 +126,14 @@ const claimable = (leaseMs: number) =>
     ),
   );
 
-const claimed = () => ({
-  status: 'sending' as const,
-  attempts: sql`${emailLog.attempts} + 1`,
-  updatedAt: sql`now()`,
-});
-
-/** `queued` → `sending` (attempts + 1), or a `sending` row whose lease ran out; undefined otherwise. */
-async function claim(db: Database, emailId: number, leaseMs: number) {
-  const [row] = await db
-    .update(emailLog)
-    .set(claimed())
-    .where(and(eq(emailLog.id, emailId), claimable(leaseMs)))
-    .returning();
-  return row;
-}
-
-/** `claim` for several rows in one statement: the rows it claimed (the others are held, final or missing). */
-function claimMany(db: Database, emailIds: readonly number[], leaseMs: number) {
+/**
+ * `queued` → `sending` (attempts + 1), or a `sending` row whose lease ran out, for each row of
+ * `emailIds` in one statement: the rows it claimed (the others are held, final or missing).
+ */
+function claim(db: Database, emailIds: readonly number[], leaseMs: number) {
   return db
     .update(emailLog)
-    .set(claimed())
+    .set({ status: 'sending', attempts: sql`${emailLog.attempts} + 1`, updatedAt: sql`now()` })
     .where(and(inArray(emailLog.id, [...emailIds]), claimable(leaseMs)))
     .returning();
 }
@@ -200,13 +173,13 @@ export async function deliverEmail(
 ): Promise<DeliveryOutcome> {
   const { db } = deps;
   const lease = options.sendingLeaseMs;
-  let row = await claim(db, emailId, lease);
+  let [row] = await claim(db, [emailId], lease);
   let current = row ? undefined : await heldState(db, emailId, lease);
   if (current?.status === 'sending') {
     // Usually a crashed worker's job, run again by BullMQ's stall check just before the dead
     // worker's lease ends: wait out the rest and claim, rather than going behind the backlog.
     await sleep(current.leaseLeftMs + 50);
-    row = await claim(db, emailId, lease);
+    [row] = await claim(db, [emailId], lease);
     current = row ? undefined : await heldState(db, emailId, lease);
   }
   if (!row) {
@@ -218,7 +191,7 @@ export async function deliverEmail(
     return { outcome: 'skipped', status: current.status };
   }
 
-  const release = holdLease(db, emailId, row.attempts, options.sendingLeaseMs);
+  const release = holdLeases(db, new Map([[emailId, row.attempts]]), options.sendingLeaseMs);
   try {
     return await sendClaimed(deps, row, options);
   } finally {
@@ -253,7 +226,7 @@ export async function deliverEmails(
   options: DeliveryOptions,
 ): Promise<BatchDeliveryOutcome> {
   const outcome: BatchDeliveryOutcome = { sent: 0, skipped: 0, failed: [], retry: [] };
-  const rows = await claimMany(deps.db, emailIds, options.sendingLeaseMs);
+  const rows = await claim(deps.db, emailIds, options.sendingLeaseMs);
   const held = new Map(rows.map((row) => [row.id, row.attempts]));
   const work = [
     ...rows.map((row) => ({
