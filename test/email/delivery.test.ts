@@ -490,6 +490,28 @@ describe('the email.send-batch job', () => {
     for (const inbox of inboxes) expect(mail.emails(inbox)).toHaveLength(1);
   });
 
+  it('keeps renewing the lease of the rows it claimed and has not sent yet: another worker never takes one', async () => {
+    // 15 rows, 5 at a time, each reply 200 ms late: the last rows wait ~400 ms after their claim,
+    // longer than this 400 ms lease.
+    const { ids, inboxes } = await queueMany(15);
+    const options = { maxAttempts: 3, sendingLeaseMs: 400 };
+    const deps = { db: t.deps.database.db, mailer: t.deps.mailer, keys };
+    mail.delayReplies(200);
+    try {
+      const batch = deliverEmails(deps, ids, options);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Another worker's job for the last row: it finds the row held, waits, and never sends it.
+      const other = await deliverEmail(deps, ids.at(-1) ?? 0, options).catch((error: unknown) => error);
+      expect(await batch).toMatchObject({ sent: 15, failed: [], retry: [] });
+      expect(
+        other instanceof TransientEmailError || (other as { outcome?: string }).outcome === 'skipped',
+      ).toBe(true);
+    } finally {
+      mail.delayReplies(0);
+    }
+    for (const inbox of inboxes) expect(mail.emails(inbox)).toHaveLength(1);
+  });
+
   it('a permanent refusal fails only its row, and the job (no retry); the other rows are sent', async () => {
     const { ids, inboxes } = await queueMany(3);
     mail.rejectNext(1, 554, 'No such user');
