@@ -42,6 +42,8 @@ export interface Config {
   readonly databaseConnectTimeoutMs: number;
   /** Bound of one SQL statement; past it the statement is cancelled and the request answers 503. */
   readonly databaseStatementTimeoutMs: number;
+  /** PostgreSQL connections this process keeps open at most (each API process and each worker). */
+  readonly poolSize: number;
   /** Unset → in-memory cache, rate limits and an in-process job runner. */
   readonly redisUrl: string | undefined;
   /** The cache may live on a separate Redis (with an eviction policy); defaults to `redisUrl`. */
@@ -197,6 +199,7 @@ function databaseConnection(env: Env) {
     databasePooler,
     databaseConnectTimeoutMs: integer(env, 'DATABASE_CONNECT_TIMEOUT_MS', 5000, 100, 600_000),
     databaseStatementTimeoutMs: integer(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 10_000, 100, 3_600_000),
+    poolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
   };
 }
 

@@ -113,4 +113,12 @@ describe('config', () => {
     });
     expect(noMigration.databaseMigrationUrl).toBeUndefined();
   });
+
+  it('sizes the database pool from DATABASE_POOL_SIZE, 10 by default, and refuses a size out of range', () => {
+    expect(loadConfig({ DATA_DIR: dataDir() }).poolSize).toBe(10);
+    expect(loadConfig({ DATA_DIR: dataDir(), DATABASE_POOL_SIZE: '25' }).poolSize).toBe(25);
+    for (const size of ['0', '1001', 'ten', '2.5']) {
+      expect(() => loadConfig({ DATA_DIR: dataDir(), DATABASE_POOL_SIZE: size })).toThrow(/DATABASE_POOL_SIZE/);
+    }
+  });
 });
