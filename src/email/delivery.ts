@@ -330,10 +330,13 @@ async function sendClaimed(
     .update(emailLog)
     .set({
       status: 'sent',
-      providerMessageId: sent.messageId,
+      providerMessageId: sql`${sql.placeholder('messageId')}`,
       sentAt: sql`now()`,
       updatedAt: sql`now()`,
     })
-    .where(eq(emailLog.id, emailId));
+    .where(eq(emailLog.id, sql.placeholder('id')))
+    // Named, once per email: PostgreSQL plans it once per connection.
+    .prepare('email_sent')
+    .execute({ id: emailId, messageId: sent.messageId });
   return { outcome: 'sent', messageId: sent.messageId, ...(sent.file ? { file: sent.file } : {}) };
 }

@@ -104,6 +104,12 @@ export function rowsToSweep(db: Database, everyEnqueued = false): Promise<Outbox
     .limit(SWEEP_BATCH);
 }
 
+/*
+ * The updates every job makes (enqueued after the write, an attempt, done) run as named
+ * statements: PostgreSQL plans each once per connection instead of once per job. `id = any($1)`
+ * keeps one statement text whatever the number of ids.
+ */
+
 export async function markEnqueued(db: Database, ids: readonly string[]): Promise<void> {
   if (ids.length === 0) return;
   // A fast worker may already have marked the row done: never move it back.
@@ -112,10 +118,12 @@ export async function markEnqueued(db: Database, ids: readonly string[]): Promis
     .set({ status: 'enqueued', enqueuedAt: sql`now()` })
     .where(
       and(
-        inArray(jobOutbox.id, [...ids]),
+        sql`${jobOutbox.id} = any(${sql.placeholder('ids')})`,
         or(eq(jobOutbox.status, 'pending'), eq(jobOutbox.status, 'enqueued')),
       ),
-    );
+    )
+    .prepare('outbox_enqueued')
+    .execute({ ids: [...ids] });
 }
 
 /** Counts the attempt; false when the row is done (a replay after a crash) or gone (rolled back). */
@@ -123,8 +131,10 @@ export async function beginAttempt(db: Database, id: string): Promise<boolean> {
   const rows = await db
     .update(jobOutbox)
     .set({ attempts: sql`${jobOutbox.attempts} + 1` })
-    .where(and(eq(jobOutbox.id, id), ne(jobOutbox.status, 'done')))
-    .returning({ id: jobOutbox.id });
+    .where(and(eq(jobOutbox.id, sql.placeholder('id')), ne(jobOutbox.status, 'done')))
+    .returning({ id: jobOutbox.id })
+    .prepare('outbox_attempt')
+    .execute({ id });
   return rows.length > 0;
 }
 
@@ -132,7 +142,9 @@ export async function markDone(db: Database, id: string): Promise<void> {
   await db
     .update(jobOutbox)
     .set({ status: 'done', doneAt: sql`now()`, lastError: null })
-    .where(and(eq(jobOutbox.id, id), ne(jobOutbox.status, 'done')));
+    .where(and(eq(jobOutbox.id, sql.placeholder('id')), ne(jobOutbox.status, 'done')))
+    .prepare('outbox_done')
+    .execute({ id });
 }
 
 export async function markFailed(db: Database, id: string, error: string): Promise<void> {

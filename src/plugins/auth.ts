@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Database } from '../db/client.js';
@@ -61,14 +61,31 @@ type ViewerRow = Viewer & { tokenVersion: number };
  * ago is not found).
  */
 function viewerLoader(db: Database): DataLoader<number, ViewerRow | undefined> {
+  const columns = {
+    id: users.id,
+    username: users.username,
+    role: users.role,
+    tokenVersion: users.tokenVersion,
+  };
   const viewersByIds = db
-    .select({ id: users.id, username: users.username, role: users.role, tokenVersion: users.tokenVersion })
+    .select(columns)
     .from(users)
     .where(sql`${users.id} = any(${sql.placeholder('ids')})`)
     .prepare('auth_viewers_by_ids');
+  // The usual batch, one viewer: PostgreSQL keeps one plan for `id = $1`, while `any($1)` is
+  // planned again on every execution (its generic plan expects more than one row).
+  const viewerById = db
+    .select(columns)
+    .from(users)
+    .where(eq(users.id, sql.placeholder('id')))
+    .prepare('auth_viewer_by_id');
   return new DataLoader(
     async (ids) => {
-      const rows = await viewersByIds.execute({ ids: [...new Set(ids)] });
+      const unique = [...new Set(ids)];
+      const rows =
+        unique.length === 1
+          ? await viewerById.execute({ id: unique[0] })
+          : await viewersByIds.execute({ ids: unique });
       const found = new Map(rows.map((row) => [row.id, row]));
       // A copy each: a request may change its viewer without touching another's.
       return ids.map((id) => {

@@ -34,12 +34,15 @@ export interface PublishedArticle {
  * outbox row, an enqueue and a run per article.
  */
 export async function recordArticlePublished(uow: UnitOfWork, articleId: number): Promise<void> {
+  // Named: every create asks, so PostgreSQL plans it once per connection.
   const [followed] = await uow.tx
     .select({ one: sql<number>`1` })
     .from(follows)
     .innerJoin(articles, eq(articles.authorId, follows.followingId))
-    .where(eq(articles.id, articleId))
-    .limit(1);
+    .where(eq(articles.id, sql.placeholder('articleId')))
+    .limit(1)
+    .prepare('article_author_followed')
+    .execute({ articleId });
   if (!followed) return;
   await uow.job(articlePublishedJobType, { articleId }, { dedupeKey: `article-published:${articleId}` });
 }

@@ -1,17 +1,16 @@
-import { and, eq, type SQL } from 'drizzle-orm';
-import { articles, users } from '../../db/schema.js';
 import { NotFoundError } from '../../errors.js';
 import { type Profile, type ProfileView, presentProfile } from '../profiles/service.js';
 import { preparedStatements } from './prepared.js';
 import {
   type ArticleFilter,
   type ArticleRow,
+  articleQuery,
   countQuery,
   FILTERS,
   pageQuery,
   type Queryable,
-  summaryColumns,
   totalAloneQuery,
+  visibleArticleIdQuery,
   visibleTo,
 } from './query-builders.js';
 
@@ -119,12 +118,18 @@ async function pageOf(
   return { articles: rows.map(toView), articlesCount: total ?? 0 };
 }
 
-async function findOne(db: Queryable, condition: SQL, viewerId: number | null): Promise<FullArticleView> {
-  const [row] = await db
-    .select({ ...summaryColumns, body: articles.body })
-    .from(articles)
-    .innerJoin(users, eq(users.id, articles.authorId))
-    .where(and(condition, visibleTo(viewerId)));
+/**
+ * Article reads run as named statements: most writes read their article back inside their
+ * transaction, and PostgreSQL then parses and plans each shape once per connection instead of on
+ * every request (planning costs it several times the execution).
+ */
+async function findOne(
+  db: Queryable,
+  by: 'id' | 'slug',
+  key: number | string,
+  viewerId: number | null,
+): Promise<FullArticleView> {
+  const [row] = await articleQuery(db, by, viewerId !== null).execute({ key, viewerId });
   if (!row) throw new NotFoundError('Article');
   return { ...toView(row), body: row.body };
 }
@@ -140,12 +145,7 @@ export async function findVisibleArticleId(
   viewerId: number | null,
   { lock = false }: { lock?: boolean } = {},
 ): Promise<number> {
-  const query = db
-    .select({ id: articles.id })
-    .from(articles)
-    .where(and(eq(articles.slug, slug), visibleTo(viewerId)))
-    .$dynamic();
-  const [article] = await (lock ? query.for('key share') : query);
+  const [article] = await visibleArticleIdQuery(db, viewerId !== null, lock).execute({ slug, viewerId });
   if (!article) throw new NotFoundError('Article');
   return article.id;
 }
@@ -156,7 +156,7 @@ export function getArticle(
   slug: string,
   viewerId: number | null = null,
 ): Promise<FullArticleView> {
-  return findOne(db, eq(articles.slug, slug), viewerId);
+  return findOne(db, 'slug', slug, viewerId);
 }
 
 export function getArticleById(
@@ -164,7 +164,7 @@ export function getArticleById(
   id: number,
   viewerId: number | null = null,
 ): Promise<FullArticleView> {
-  return findOne(db, eq(articles.id, id), viewerId);
+  return findOne(db, 'id', id, viewerId);
 }
 
 /**

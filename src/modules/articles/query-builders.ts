@@ -45,7 +45,7 @@ export type FilterShape = {
  * whoever asks: a scheduled article is absent from all of them, its author's included, so a list
  * is the same for every viewer and the shared response cache stays correct.
  */
-export function visibleTo(viewerId: number | null): SQL | undefined {
+export function visibleTo(viewerId: number | Placeholder | null): SQL | undefined {
   const published = isNotNull(articles.publishedAt);
   return viewerId === null ? published : or(published, eq(articles.authorId, viewerId));
 }
@@ -260,4 +260,42 @@ export function viewerFlagsQuery(
     .from(follows)
     .where(and(eq(follows.followerId, viewerId), sql`${follows.followingId} = any(${authorIds})`));
   return favoritedIds.unionAll(followedIds);
+}
+
+/**
+ * One article with its body by `id` or `slug`, as a named statement (placeholders `key`, and
+ * `viewerId` when `forViewer`): visible to that viewer, or to everyone.
+ */
+export function articleQuery(db: Queryable, by: 'id' | 'slug', forViewer: boolean) {
+  return db
+    .select({ ...summaryColumns, body: articles.body })
+    .from(articles)
+    .innerJoin(users, eq(users.id, articles.authorId))
+    .where(
+      and(
+        eq(articles[by], sql.placeholder('key')),
+        visibleTo(forViewer ? sql.placeholder('viewerId') : null),
+      ),
+    )
+    .prepare(`article_by_${by}${forViewer ? '_for_viewer' : ''}`);
+}
+
+/**
+ * The id of an article visible to the viewer (or to everyone), by slug, as a named statement;
+ * `lock`: FOR KEY SHARE.
+ */
+export function visibleArticleIdQuery(db: Queryable, forViewer: boolean, lock: boolean) {
+  const query = db
+    .select({ id: articles.id })
+    .from(articles)
+    .where(
+      and(
+        eq(articles.slug, sql.placeholder('slug')),
+        visibleTo(forViewer ? sql.placeholder('viewerId') : null),
+      ),
+    )
+    .$dynamic();
+  return (lock ? query.for('key share') : query).prepare(
+    `article_id_by_slug${forViewer ? '_for_viewer' : ''}${lock ? '_key_share' : ''}`,
+  );
 }

@@ -1,4 +1,4 @@
-import { and, eq, inArray, notInArray } from 'drizzle-orm';
+import { and, eq, inArray, notInArray, sql } from 'drizzle-orm';
 import type { Transaction } from '../../db/client.js';
 import { articleTags, tags } from '../../db/schema.js';
 
@@ -18,7 +18,14 @@ export function normalizeTags(tagList: readonly string[]): string[] {
  */
 export async function resolveTags(tx: Transaction, names: readonly string[]): Promise<number[]> {
   if (names.length === 0) return [];
-  const found = await tx.select({ id: tags.id, name: tags.name }).from(tags).where(inArray(tags.name, names));
+  // Named, with one array parameter: one statement text whatever the number of tags, planned once
+  // per connection.
+  const found = await tx
+    .select({ id: tags.id, name: tags.name })
+    .from(tags)
+    .where(sql`${tags.name} = any(${sql.placeholder('names')})`)
+    .prepare('tags_by_names')
+    .execute({ names: [...names] });
   const missing = names.filter((name) => !found.some((tag) => tag.name === name)).sort();
   if (missing.length === 0) return found.map((tag) => tag.id);
   const created = await tx

@@ -1,4 +1,4 @@
-import { and, desc, eq } from 'drizzle-orm';
+import { and, desc, eq, sql } from 'drizzle-orm';
 import { cacheWrites } from '../../cache/namespaces.js';
 import type { Queryable } from '../../db/client.js';
 import { comments, users } from '../../db/schema.js';
@@ -37,6 +37,7 @@ function toView(row: { id: number; body: string; createdAt: Date; updatedAt: Dat
   return { ...row, createdAt: row.createdAt.toISOString(), updatedAt: row.updatedAt.toISOString() };
 }
 
+/** Run as named statements: PostgreSQL plans each shape once per connection, not per request. */
 function selectComments(db: Queryable) {
   return db.select(commentColumns).from(comments).innerJoin(users, eq(users.id, comments.authorId));
 }
@@ -49,8 +50,10 @@ export async function listComments(
 ): Promise<CommentView[]> {
   const articleId = await findVisibleArticleId(db, slug, viewerId);
   const rows = await selectComments(db)
-    .where(eq(comments.articleId, articleId))
-    .orderBy(desc(comments.createdAt), desc(comments.id));
+    .where(eq(comments.articleId, sql.placeholder('articleId')))
+    .orderBy(desc(comments.createdAt), desc(comments.id))
+    .prepare('article_comments')
+    .execute({ articleId });
   return rows.map(toView);
 }
 
@@ -74,7 +77,10 @@ export async function addComment(
   if (!inserted) throw new Error('comment insert returned no row');
   await queueNewCommentEmail(uow, { commentId: inserted.id });
   uow.invalidate(cacheWrites.commentChanged(slug));
-  const [row] = await selectComments(tx).where(eq(comments.id, inserted.id));
+  const [row] = await selectComments(tx)
+    .where(eq(comments.id, sql.placeholder('id')))
+    .prepare('comment_by_id')
+    .execute({ id: inserted.id });
   if (!row) throw new Error('inserted comment not found');
   return toView(row);
 }
