@@ -13,6 +13,11 @@ const execFileAsync = promisify(execFile);
  * on the bench database, while the same lock sampler runs. `POST /api/articles` req/s over this
  * TPS is how much of what PostgreSQL allows the API reaches. The articles and outbox rows it
  * writes are deleted afterwards (before the outbox sweep could hand them to the worker).
+ *
+ * `triggers: false` replays the same statements with every trigger off (session_replication_role
+ * = replica, which also skips the foreign-key checks): what this machine's PostgreSQL does for
+ * the bare statements, without the counters and tag lists the schema keeps. Its rows are removed
+ * with the triggers off too, so no counter moves for articles it never counted.
  */
 
 export const PGBENCH_SCRIPT = path.join(import.meta.dirname, 'pgbench/create-article.sql');
@@ -49,8 +54,10 @@ export async function runPgbench(options: {
   clients: number;
   seconds: number;
   authorIds: readonly number[];
+  /** Default true; false: every trigger off (see above). Needs a superuser, as the bench is. */
+  triggers?: boolean;
 }): Promise<PgbenchResult> {
-  const { binary, databaseUrl, sql, clients, seconds, authorIds } = options;
+  const { binary, databaseUrl, sql, clients, seconds, authorIds, triggers = true } = options;
   const sampler = sampleLockWaits(sql);
   let stdout: string;
   let lockWaits: LockWaits;
@@ -75,20 +82,38 @@ export async function runPgbench(options: {
         PGBENCH_SCRIPT,
         databaseUrl,
       ],
-      { timeout: (seconds + 60) * 1000, maxBuffer: 16 * 1024 * 1024 },
+      {
+        timeout: (seconds + 60) * 1000,
+        maxBuffer: 16 * 1024 * 1024,
+        ...(triggers ? {} : { env: { ...process.env, PGOPTIONS: '-c session_replication_role=replica' } }),
+      },
     ));
   } finally {
     lockWaits = await sampler.stop();
-    // What it wrote: articles (links and counters go with them) and their pending outbox rows.
-    await sql`
-      delete from job_outbox
-      where name = 'notifications.article-published'
-        and (payload ->> 'articleId')::int in (select id from articles where slug like 'pgbench-%')`;
-    await sql`delete from articles where slug like 'pgbench-%'`;
+    await removeWrites(sql, triggers);
   }
   const tps = Number(/^tps = ([\d.]+)/m.exec(stdout)?.[1] ?? Number.NaN);
   const latencyMs = Number(/^latency average = ([\d.]+) ms/m.exec(stdout)?.[1] ?? Number.NaN);
   const failed = Number(/^number of failed transactions: (\d+)/m.exec(stdout)?.[1] ?? 0);
   if (Number.isNaN(tps)) throw new Error(`pgbench: no tps in its output:\n${stdout}`);
   return { tps, latencyMs, failed, lockWaits };
+}
+
+/**
+ * What pgbench wrote: its articles and their pending outbox rows. With the triggers on, the
+ * links and counters go with the articles; with them off (as they were written), the cascade is
+ * off too, so the links are deleted first and no counter moves.
+ */
+async function removeWrites(sql: postgres.Sql, triggers: boolean): Promise<void> {
+  await sql.begin(async (tx) => {
+    if (!triggers) await tx`set local session_replication_role = replica`;
+    await tx`
+      delete from job_outbox
+      where name = 'notifications.article-published'
+        and (payload ->> 'articleId')::int in (select id from articles where slug like 'pgbench-%')`;
+    if (!triggers) {
+      await tx`delete from article_tags where article_id in (select id from articles where slug like 'pgbench-%')`;
+    }
+    await tx`delete from articles where slug like 'pgbench-%'`;
+  });
 }

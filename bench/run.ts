@@ -73,7 +73,8 @@ import {
  *     run caused), lock waits sampled every 50 ms (bench/locks.ts), the N-conn / 1-conn ratio;
  *   - "login (storm)", "register (storm)" (argon2-bound; event-loop delay p99 reported);
  *   - exact names only: "pgbench" (bench/pgbench.ts: bench/pgbench/create-article.sql with
- *     BENCH_CONNECTIONS clients for BENCH_DURATION; also runs with "writes" or "create article"),
+ *     BENCH_CONNECTIONS clients for BENCH_DURATION, then again with every trigger off; also runs
+ *     with "writes" or "create article"),
  *     "mixed" (bench/mixed.ts: ~81 % reads / ~19 % writes by 1,000 users, per-window drift),
  *     "fan-out", "worker", "email" (bench/email-throughput.ts: BENCH_EMAILS emails, default 2,000,
  *     delivered by the worker into the sink, one job per email and then batched, alternating for
@@ -626,6 +627,7 @@ async function main(): Promise<void> {
 
     // The database's ceiling for a create: pgbench replaying its statements (bench/pgbench.ts).
     let pgbench: PgbenchResult | undefined;
+    let bareStatements: PgbenchResult | undefined;
     let pgbenchMissing = false;
     if (wantsPgbench && targets) {
       const binary = await findPgbench();
@@ -643,10 +645,26 @@ async function main(): Promise<void> {
           return undefined;
         });
       }
-      if (pgbench) {
+      if (pgbench && binary) {
         log(
           `pgbench create-article: ${Math.round(pgbench.tps)} TPS, latency ${pgbench.latencyMs} ms, failed ${pgbench.failed}, lock waits ${describeLockWaits(pgbench.lockWaits)}`,
         );
+        // The machine's own limit for these statements, without the schema's triggers.
+        bareStatements = await runPgbench({
+          binary,
+          databaseUrl: databaseUrl(),
+          sql,
+          clients: CONNECTIONS,
+          seconds: DURATION,
+          authorIds: targets.writerIds,
+          triggers: false,
+        }).catch((error: unknown) => {
+          log(`!!! pgbench without triggers failed: ${String(error).split('\n')[0]}`);
+          return undefined;
+        });
+        if (bareStatements) {
+          log(`pgbench create-article, triggers off: ${Math.round(bareStatements.tps)} TPS`);
+        }
       } else if (!binary) {
         pgbenchMissing = true;
         log(
@@ -839,6 +857,11 @@ async function main(): Promise<void> {
       ...(pgbench
         ? [
             `pgbench create-article (${CONNECTIONS} clients, ${DURATION} s): ${Math.round(pgbench.tps)} TPS, latency ${pgbench.latencyMs} ms, failed ${pgbench.failed}, lock waits ${describeLockWaits(pgbench.lockWaits)}; database backends (mean): ${describeActivity(pgbench.lockWaits)}`,
+            ...(bareStatements
+              ? [
+                  `pgbench create-article with every trigger off (no counters, tag lists or foreign-key checks): ${Math.round(bareStatements.tps)} TPS, latency ${bareStatements.latencyMs} ms, failed ${bareStatements.failed}`,
+                ]
+              : []),
           ]
         : pgbenchMissing
           ? ['pgbench: NOT FOUND, ceiling skipped']
@@ -868,6 +891,7 @@ async function main(): Promise<void> {
             fanOutBefore,
             emailThroughput,
             pgbench,
+            pgbenchWithoutTriggers: bareStatements,
             mixed: mixed && { ...mixed, result: undefined },
             emails: sink.received(),
           },
