@@ -118,7 +118,9 @@ describe('config', () => {
     expect(loadConfig({ DATA_DIR: dataDir() }).poolSize).toBe(10);
     expect(loadConfig({ DATA_DIR: dataDir(), DATABASE_POOL_SIZE: '25' }).poolSize).toBe(25);
     for (const size of ['0', '1001', 'ten', '2.5']) {
-      expect(() => loadConfig({ DATA_DIR: dataDir(), DATABASE_POOL_SIZE: size })).toThrow(/DATABASE_POOL_SIZE/);
+      expect(() => loadConfig({ DATA_DIR: dataDir(), DATABASE_POOL_SIZE: size })).toThrow(
+        /DATABASE_POOL_SIZE/,
+      );
     }
   });
 });
