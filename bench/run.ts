@@ -631,37 +631,30 @@ async function main(): Promise<void> {
     let pgbenchMissing = false;
     if (wantsPgbench && targets) {
       const binary = await findPgbench();
-      if (binary) {
-        pgbench = await runPgbench({
-          binary,
-          databaseUrl: databaseUrl(),
-          sql,
-          clients: CONNECTIONS,
-          seconds: DURATION,
-          authorIds: targets.writerIds,
-        }).catch((error: unknown) => {
-          const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
-          log(`!!! pgbench failed: ${String(error).split('\n')[0]}\n${stdout}${stderr.slice(0, 2000)}`);
-          return undefined;
-        });
-      }
-      if (pgbench && binary) {
+      const { writerIds } = targets;
+      const replay = (label: string, triggers: boolean) =>
+        binary === undefined
+          ? Promise.resolve(undefined)
+          : runPgbench({
+              binary,
+              databaseUrl: databaseUrl(),
+              sql,
+              clients: CONNECTIONS,
+              seconds: DURATION,
+              authorIds: writerIds,
+              triggers,
+            }).catch((error: unknown) => {
+              const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+              log(`!!! ${label} failed: ${String(error).split('\n')[0]}\n${stdout}${stderr.slice(0, 2000)}`);
+              return undefined;
+            });
+      pgbench = await replay('pgbench', true);
+      if (pgbench) {
         log(
           `pgbench create-article: ${Math.round(pgbench.tps)} TPS, latency ${pgbench.latencyMs} ms, failed ${pgbench.failed}, lock waits ${describeLockWaits(pgbench.lockWaits)}`,
         );
         // The machine's own limit for these statements, without the schema's triggers.
-        bareStatements = await runPgbench({
-          binary,
-          databaseUrl: databaseUrl(),
-          sql,
-          clients: CONNECTIONS,
-          seconds: DURATION,
-          authorIds: targets.writerIds,
-          triggers: false,
-        }).catch((error: unknown) => {
-          log(`!!! pgbench without triggers failed: ${String(error).split('\n')[0]}`);
-          return undefined;
-        });
+        bareStatements = await replay('pgbench without triggers', false);
         if (bareStatements) {
           log(`pgbench create-article, triggers off: ${Math.round(bareStatements.tps)} TPS`);
         }
